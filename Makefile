@@ -1,0 +1,60 @@
+# orderflow: developer and CI entry points. `make test` works from a fresh clone on a
+# machine with python3, java 17 and mvn: it installs uv, the venv, the Kafka jars (cached
+# in ~/.cache/orderflow) and, if missing, PostgreSQL; pytest starts Kafka + PostgreSQL.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV_HOME ?= $(HOME)/.cache/orderflow/uv-venv
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+# uv must use this machine's python3, never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+# Workspace members (dirs with a pyproject) and their import packages, for mypy.
+MEMBERS := $(patsubst %/pyproject.toml,%,$(wildcard shared/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml))
+MYPY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /*/__init__.py,$(MEMBERS))))
+empty :=
+space := $(empty) $(empty)
+
+.PHONY: help venv lock test lint demo bench clean
+
+help:
+	@echo "make venv   - install uv ($(UV_VERSION)) and the workspace venv from uv.lock"
+	@echo "make lock   - update uv.lock after changing a pyproject"
+	@echo "make test   - the whole test suite (starts Kafka + PostgreSQL itself)"
+	@echo "make lint   - ruff check, ruff format --check, mypy (strict)"
+	@echo "make demo   - orderflow demo"
+	@echo "make bench  - bench/pipe_benchmark.py"
+	@echo "make clean  - remove the venv and caches (not the Kafka jars in ~/.cache/orderflow)"
+
+$(UV):
+	scripts/bootstrap-uv.sh "$(UV_HOME)" "$(UV_VERSION)"
+
+venv: $(UV)
+	$(UV) sync --all-packages --frozen
+
+lock: $(UV)
+	$(UV) lock
+
+test: venv
+	$(BIN)/python -m orderflow_devinfra fetch
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	MYPYPATH=$(subst $(space),:,$(MEMBERS)) $(BIN)/mypy $(MYPY_PACKAGES)
+
+demo: venv
+	$(BIN)/orderflow demo
+
+bench: venv
+	$(BIN)/python bench/pipe_benchmark.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

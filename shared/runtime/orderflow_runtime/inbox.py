@@ -1,0 +1,280 @@
+"""The idempotent inbox: applies integration events from Kafka to a service's store.
+
+One consumer group per service, offsets from `earliest`. A batch of records is
+applied in one unit of work and committed in one transaction together with the
+tracking positions it reached (per producer topic and partition: the producer's
+notification id, carried as the CloudEvents `sequence`). A record whose sequence is
+not past the saved position was applied before and is skipped, whatever Kafka or a
+relay redelivers. Kafka offsets are committed only after that transaction, so
+nothing is acknowledged that was neither applied nor dead-lettered.
+
+When a batch fails it is applied again record by record: a record that fails for a
+reason of its own is retried with backoff and then dead-lettered; one that fails
+because the database is away is retried until it is back (the partition waits, it
+does not lose or skip anything).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
+from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
+from orderflow_events import Envelope, InvalidRecord, from_record
+
+from orderflow_runtime.context import EventContext, event_context
+from orderflow_runtime.dlq import DeadLetter, DeadLetterPublisher
+from orderflow_runtime.logs import bound_contextvars, get_logger
+from orderflow_runtime.metrics import EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
+from orderflow_runtime.settings import ServiceSettings
+from orderflow_runtime.store import EventStoreApplication
+from orderflow_runtime.uow import UnitOfWork
+
+Handler = Callable[[Envelope, UnitOfWork], None]
+"""Applies one integration event: loads aggregates from the unit of work and changes them."""
+
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
+log = get_logger(__name__)
+
+
+@dataclass
+class _Item:
+    record: ConsumerRecord[bytes, bytes]
+    envelope: Envelope | None = None
+    invalid: InvalidRecord | None = None
+
+    @property
+    def tracking_name(self) -> str:
+        return f"{self.record.topic}:{self.record.partition}"
+
+    @property
+    def sequence(self) -> int:
+        assert self.envelope is not None
+        assert self.envelope.sequence is not None
+        return self.envelope.sequence
+
+    def dead_letter(self, reason: str, error: str, attempts: int) -> DeadLetter:
+        r = self.record
+        return DeadLetter(
+            topic=r.topic,
+            partition=r.partition,
+            offset=r.offset,
+            key=r.key,
+            value=r.value,
+            headers=tuple(r.headers),
+            reason=reason,
+            error=error,
+            attempts=attempts,
+        )
+
+
+@dataclass
+class _Prepared:
+    """A batch applied in memory, waiting for its dead letters and its commit."""
+
+    uow: UnitOfWork
+    positions: dict[str, int] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _ShutdownError(Exception):
+    """Raised to abandon a batch at shutdown; its records are redelivered later."""
+
+
+class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self,
+        app: EventStoreApplication,
+        handlers: Mapping[str, Handler],
+        consumer: AIOKafkaConsumer,
+        dead_letters: DeadLetterPublisher,
+        settings: ServiceSettings,
+    ) -> None:
+        self._app = app
+        self._handlers = handlers
+        self._consumer = consumer
+        self._dead_letters = dead_letters
+        self._settings = settings
+        self._service = settings.service_name
+        self._positions: dict[str, int] = {}
+        self._stop = asyncio.Event()
+        self.applied = 0
+
+    @property
+    def assigned(self) -> bool:
+        return bool(self._consumer.assignment())
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        self._consumer.subscribe(list(topics), listener=self)
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        pass  # the batch in hand commits or is redelivered; positions guard either way
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        for tp in assigned:  # another member may have moved these on: re-read them
+            self._positions.pop(f"{tp.topic}:{tp.partition}", None)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        while not stop.is_set():
+            batches = await self._consumer.getmany(
+                timeout_ms=200, max_records=self._settings.inbox_max_records
+            )
+            if not batches:
+                continue
+            records = [record for part in batches.values() for record in part]
+            try:
+                await self.process(records)
+            except _ShutdownError:
+                return
+            await self._commit_offsets(batches)
+
+    async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Apply a batch: all at once when it can, else record by record."""
+        started = time.perf_counter()
+        items = [self._parse(record) for record in records]
+        try:
+            prepared = await asyncio.to_thread(self._prepare, items)
+            for letter in prepared.dead_letters:
+                await self._dead_letters.publish(letter)
+            await asyncio.to_thread(self._commit, prepared)
+        except Exception as error:
+            log.info("batch failed; applying its records one by one", error=repr(error))
+            await self._process_one_by_one(items)
+        HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
+
+    def _parse(self, record: ConsumerRecord[bytes, bytes]) -> _Item:
+        try:
+            envelope = from_record(record.key, record.value, record.headers)
+        except InvalidRecord as invalid:
+            return _Item(record, invalid=invalid)
+        if envelope.sequence is None:
+            return _Item(record, invalid=InvalidRecord("missing_sequence", "no ce_sequence header"))
+        return _Item(record, envelope=envelope)
+
+    def _position(self, name: str) -> int:
+        if name not in self._positions:
+            self._positions[name] = self._app.position(name)
+        return self._positions[name]
+
+    def _prepare(self, items: Sequence[_Item]) -> _Prepared:
+        prepared = _Prepared(UnitOfWork(self._app))
+        for item in items:
+            if item.invalid is not None:
+                letter = item.dead_letter(item.invalid.reason, str(item.invalid), 1)
+                prepared.dead_letters.append(letter)
+                continue
+            envelope = item.envelope
+            assert envelope is not None
+            name = item.tracking_name
+            if item.sequence <= prepared.positions.get(name, self._position(name)):
+                prepared.outcomes.append((envelope.type, "duplicate"))
+                continue
+            outcome = self._apply(envelope, prepared.uow)
+            prepared.outcomes.append((envelope.type, outcome))
+            prepared.positions[name] = item.sequence
+        return prepared
+
+    def _apply(self, envelope: Envelope, uow: UnitOfWork) -> str:
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return "ignored"
+        context = EventContext(envelope.id, envelope.correlation_id, envelope.traceparent)
+        with (
+            bound_contextvars(order_id=envelope.subject, event_id=envelope.id),
+            event_context(context),
+        ):
+            handler(envelope, uow)
+            log.debug("applied", type=envelope.type)
+        return "applied"
+
+    def _commit(self, prepared: _Prepared) -> None:
+        if not prepared.positions:
+            self._count(prepared.outcomes)
+            return
+        trackings = [Tracking(name, seq) for name, seq in prepared.positions.items()]
+        try:
+            prepared.uow.commit(trackings)
+        except Exception:
+            for name in prepared.positions:  # a rival member may have moved on: re-read
+                self._positions.pop(name, None)
+            raise
+        self._positions.update(prepared.positions)
+        self._count(prepared.outcomes)
+
+    async def _process_one_by_one(self, items: Sequence[_Item]) -> None:
+        for item in items:
+            if item.invalid is not None:
+                letter = item.dead_letter(item.invalid.reason, str(item.invalid), 1)
+                await self._dead_letters.publish(letter)
+                continue
+            await self._process_single(item)
+
+    async def _process_single(self, item: _Item) -> None:
+        attempts = 0
+        delay = self._settings.retry_initial_delay_s
+        while True:
+            try:
+                await asyncio.to_thread(self._apply_and_commit_single, item)
+                return
+            except INFRASTRUCTURE_ERRORS as error:
+                RETRIES.labels(self._service, type(error).__name__).inc()
+                log.warning("store unavailable; retrying", error=repr(error), delay_s=delay)
+            except Exception as error:
+                attempts += 1
+                RETRIES.labels(self._service, type(error).__name__).inc()
+                if attempts >= self._settings.inbox_max_attempts:
+                    await self._dead_letter_after_failures(item, error, attempts)
+                    return
+                log.warning("record failed; retrying", error=repr(error), attempt=attempts)
+            if self._stop.is_set():
+                raise _ShutdownError
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._settings.retry_max_delay_s)
+
+    def _apply_and_commit_single(self, item: _Item) -> None:
+        prepared = self._prepare([item])
+        self._commit(prepared)
+
+    async def _dead_letter_after_failures(
+        self, item: _Item, error: Exception, attempts: int
+    ) -> None:
+        envelope = item.envelope
+        assert envelope is not None
+        with bound_contextvars(order_id=envelope.subject, event_id=envelope.id):
+            log.error("record dead-lettered", error=repr(error), attempts=attempts)
+        letter = item.dead_letter("handler_failed", f"{type(error).__name__}: {error}", attempts)
+        await self._dead_letters.publish(letter)
+        prepared = _Prepared(
+            UnitOfWork(self._app),
+            positions={item.tracking_name: item.sequence},
+            outcomes=[(envelope.type, "dead_lettered")],
+        )
+        try:
+            await asyncio.to_thread(self._commit, prepared)
+        except Exception as commit_error:  # already past it (a rival applied it): fine
+            log.warning("could not record dead-lettered position", error=repr(commit_error))
+
+    def _count(self, outcomes: Sequence[tuple[str, str]]) -> None:
+        for kind, outcome in outcomes:
+            EVENTS_CONSUMED.labels(self._service, kind, outcome).inc()
+            if outcome == "applied":
+                self.applied += 1
+
+    async def _commit_offsets(
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        offsets = {
+            tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()
+        }
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as error:
+            # A rebalance took the partitions; the new owner skips what we applied.
+            log.warning("offset commit failed", error=repr(error))

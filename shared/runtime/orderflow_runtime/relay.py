@@ -1,0 +1,157 @@
+"""The outbox relay: publishes a service's stored events to Kafka, in notification order.
+
+The store's notification log is the outbox. Each stored event that maps to an
+integration event is published keyed by its order id (or sku) with an idempotent
+producer; the relay's position is saved only after the broker acknowledged the
+whole batch. After a crash it resumes from the saved position: it may publish a
+batch again (consumers drop those by `sequence`), it never skips one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from eventsourcing.persistence import Tracking
+from orderflow_events import IntegrationEvent, KafkaRecord, to_record
+
+from orderflow_runtime.context import context_of
+from orderflow_runtime.logs import get_logger
+from orderflow_runtime.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
+from orderflow_runtime.store import RELAY_TRACKING_NAME, EventStoreApplication
+
+IntegrationMapper = Callable[[Any], IntegrationEvent | None]
+"""Maps one stored domain event to the integration event it publishes, or None (private)."""
+
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1c1a52-3c1e-4c59-9a57-2f1e3f0b6c11")
+log = get_logger(__name__)
+
+
+def event_id_of(source: str, originator_id: object, version: int) -> str:
+    """The ce_id of a stored event: stable, so a re-published event keeps its id."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{source}/{originator_id}/{version}"))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: EventStoreApplication,
+        to_integration: IntegrationMapper,
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 1000,
+        idle_poll_s: float = 0.05,
+    ) -> None:
+        self._app = app
+        self._to_integration = to_integration
+        self._producer = producer
+        self._batch_size = batch_size
+        self._idle_poll_s = idle_poll_s
+        self._service = app.settings.service_name
+        self._position: int | None = None
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        """Tell the relay new events were stored (thread-safe via `call_soon_threadsafe`)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set; transient broker or database errors are retried."""
+        delay = 0.1
+        while not stop.is_set():
+            try:
+                published = await self.publish_next_batch()
+                delay = 0.1
+            except Exception as error:  # keep relaying after any failure; position is safe
+                log.warning("relay batch failed, retrying", error=repr(error), delay_s=delay)
+                self._position = None  # re-read the saved position before the next try
+                await _sleep_unless(stop, delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if published == 0:
+                self._wake.clear()
+                await _sleep_unless(stop, self._idle_poll_s, self._wake)
+
+    async def publish_next_batch(self) -> int:
+        """Publish the next batch of stored events; returns how many stored events it covered."""
+        if self._position is None:
+            self._position = await asyncio.to_thread(self._app.position, RELAY_TRACKING_NAME)
+        start = self._position
+        last_id, records = await asyncio.to_thread(self._read_batch, start)
+        if last_id == start:
+            RELAY_BACKLOG.labels(self._service).set(0)
+            return 0
+        futures = [
+            await self._producer.send(
+                self._app.settings.topic(record.topic),
+                value=record.value,
+                key=record.key,
+                headers=record.headers,
+            )
+            for record in records
+        ]
+        await asyncio.gather(*futures)
+        await asyncio.to_thread(self._app.record_position, Tracking(RELAY_TRACKING_NAME, last_id))
+        self._position = last_id
+        self.published += len(records)
+        RELAY_POSITION.labels(self._service).set(last_id)
+        for record in records:
+            EVENTS_PUBLISHED.labels(self._service, _header(record, "ce_type")).inc()
+        return last_id - start
+
+    def _read_batch(self, after: int) -> tuple[int, list[KafkaRecord]]:
+        recorder = self._app.process_recorder
+        notifications = recorder.select_notifications(
+            start=after, limit=self._batch_size, inclusive_of_start=False
+        )
+        records: list[KafkaRecord] = []
+        last_id = after
+        source = f"/services/{self._service}"
+        for notification in notifications:
+            last_id = notification.id
+            domain_event = self._app.mapper.to_domain_event(notification)
+            integration_event = self._to_integration(domain_event)
+            if integration_event is None:
+                continue
+            context = context_of(domain_event)
+            records.append(
+                to_record(
+                    integration_event,
+                    event_id=event_id_of(
+                        source, notification.originator_id, notification.originator_version
+                    ),
+                    time=domain_event.timestamp,
+                    causation_id=context.causation_id,
+                    correlation_id=context.correlation_id,
+                    traceparent=context.traceparent,
+                    sequence=notification.id,
+                )
+            )
+        if notifications:
+            backlog = (recorder.max_notification_id() or 0) - last_id
+            RELAY_BACKLOG.labels(self._service).set(backlog)
+        return last_id, records
+
+
+def _header(record: KafkaRecord, name: str) -> str:
+    for key, value in record.headers:
+        if key == name:
+            return value.decode()
+    return ""
+
+
+async def _sleep_unless(
+    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
+) -> None:
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,140 @@
+"""Runs one service: its store, outbox relay, inbox and HTTP API in one process.
+
+`ServiceRuntime(...).run()` is what a service's `main` calls. SIGTERM or SIGINT stops
+it gracefully: the inbox finishes (or abandons, uncommitted) its batch, the relay
+finishes its batch, the HTTP server drains, the Kafka clients close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import uvicorn
+from fastapi import FastAPI
+from orderflow_events import dlq_topic
+
+from orderflow_runtime.dlq import DeadLetterPublisher
+from orderflow_runtime.http import add_operational_routes
+from orderflow_runtime.inbox import Handler, Inbox
+from orderflow_runtime.kafka import ensure_topics, make_consumer, make_producer
+from orderflow_runtime.logs import get_logger
+from orderflow_runtime.relay import IntegrationMapper, OutboxRelay
+from orderflow_runtime.settings import ServiceSettings
+from orderflow_runtime.store import EventStoreApplication
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """What a service plugs into the chassis."""
+
+    app: EventStoreApplication
+    output_topic: str | None = None
+    to_integration: IntegrationMapper | None = None
+    input_topics: Sequence[str] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    api: FastAPI | None = None
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, spec: ServiceSpec) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.stop = asyncio.Event()
+        self.relay: OutboxRelay | None = None
+        self.inbox: Inbox | None = None
+        self._started = False
+
+    def readiness(self) -> dict[str, bool]:
+        checks = {"started": self._started and not self.stop.is_set()}
+        if self.spec.input_topics:
+            checks["inbox_assigned"] = bool(self.inbox and self.inbox.assigned)
+        return checks
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        spec, settings = self.spec, self.settings
+        inputs = [settings.topic(t) for t in spec.input_topics]
+        topics = [*inputs, *(dlq_topic(t) for t in inputs)]
+        if spec.output_topic:
+            topics.append(settings.topic(spec.output_topic))
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions
+        )
+        producer = make_producer(settings)
+        await producer.start()
+        tasks: list[asyncio.Task[None]] = []
+        consumer = None
+        try:
+            if spec.output_topic and spec.to_integration:
+                self.relay = OutboxRelay(
+                    spec.app,
+                    spec.to_integration,
+                    producer,
+                    batch_size=settings.relay_batch_size,
+                    idle_poll_s=settings.relay_idle_poll_s,
+                )
+                relay = self.relay
+                spec.app.on_saved = lambda: loop.call_soon_threadsafe(relay.wake)
+                tasks.append(asyncio.create_task(self.relay.run(self.stop), name="relay"))
+            if spec.input_topics:
+                consumer = make_consumer(settings)
+                dead_letters = DeadLetterPublisher(
+                    producer, service=settings.service_name, consumer=settings.group_id
+                )
+                self.inbox = Inbox(spec.app, spec.handlers, consumer, dead_letters, settings)
+                self.inbox.subscribe(inputs)
+                await consumer.start()
+                tasks.append(asyncio.create_task(self.inbox.run(self.stop), name="inbox"))
+            if settings.http_port:
+                tasks.append(asyncio.create_task(self._serve_http(), name="http"))
+            self._started = True
+            log.info("service started", topics=topics)
+            await self._wait(tasks)
+        finally:
+            self.stop.set()
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if consumer is not None:
+                await consumer.stop()
+            await producer.stop()
+            spec.app.close()
+            log.info("service stopped")
+
+    async def _wait(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Until stopped, or until a task fails (then the process exits non-zero)."""
+        stopper = asyncio.create_task(self.stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for task in done:
+            if task is not stopper and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        # Let the loops finish their batch and return by themselves.
+        await asyncio.wait(tasks, timeout=10)
+
+    async def _serve_http(self) -> None:
+        api = self.spec.api or FastAPI(title=self.settings.service_name)
+        add_operational_routes(api, self.readiness)
+        config = uvicorn.Config(
+            api,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # ours
+        serve = asyncio.create_task(server.serve())
+        await self.stop.wait()
+        server.should_exit = True
+        await serve

@@ -1,0 +1,64 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """The chassis settings. A service subclass sets `env_prefix` (e.g. `CART_`).
+
+    Nothing else in a service reads the environment: build one of these in `main`
+    and pass it down.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")
+
+    service_name: str = Field(description="Name of the service; also its consumer group.")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host:port/db; unset: the embedded SQLite file.",
+    )
+    data_dir: Path = Field(
+        default=Path(".data"), description="Folder of the embedded SQLite event store."
+    )
+    http_host: str = Field(default="127.0.0.1", description="HTTP bind address.")
+    http_port: int = Field(default=8000, description="HTTP port (0: no HTTP server).")
+    log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
+    consumer_group: str | None = Field(
+        default=None, description="Kafka consumer group; defaults to the service name."
+    )
+    topic_namespace: str = Field(
+        default="",
+        description="Prefix of every topic name, to run several shops (or tests) on one cluster.",
+    )
+    topic_partitions: int = Field(default=8, description="Partitions of topics we create.")
+    inbox_max_records: int = Field(default=500, description="Records per inbox batch.")
+    inbox_max_attempts: int = Field(
+        default=5, description="Attempts before a failing record is dead-lettered."
+    )
+    retry_initial_delay_s: float = Field(default=0.05, description="First retry delay.")
+    retry_max_delay_s: float = Field(default=2.0, description="Longest retry delay.")
+    relay_batch_size: int = Field(default=1000, description="Stored events per relay batch.")
+    relay_idle_poll_s: float = Field(
+        default=0.05, description="Relay poll interval when the outbox is empty."
+    )
+    max_record_bytes: int = Field(default=1_048_576, description="Largest accepted record.")
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or self.service_name
+
+    def topic(self, name: str) -> str:
+        """The topic as named on the cluster (the contract name behind the namespace)."""
+        return f"{self.topic_namespace}{name}"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / f"{self.service_name}.sqlite"

@@ -1,0 +1,113 @@
+"""The event store of a service: an eventsourcing Application on SQLite or PostgreSQL.
+
+SQLite (a file under `data_dir`) is the embedded default; a `database_url` switches
+to PostgreSQL. The store is also the outbox (its notification log) and the inbox's
+position table (tracking records), so that an event's effects and the position of
+the event that caused them commit in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteProcessRecorder
+from eventsourcing.utils import get_topic
+
+from orderflow_runtime.settings import ServiceSettings
+
+RELAY_TRACKING_NAME = "outbox-relay"
+
+
+class BatchPostgresProcessRecorder(PostgresProcessRecorder):
+    """Accepts `trackings=[...]`: several inbox positions in one transaction."""
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[Any], **kwargs: Any) -> None:
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(curs, tracking=tracking)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+
+class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
+    """Accepts `trackings=[...]`: several inbox positions in one transaction."""
+
+    def _insert_events(self, c: Any, stored_events: Sequence[Any], **kwargs: Any) -> Any:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        for tracking in kwargs.get("trackings", ()):
+            self._insert_tracking(c, tracking)
+        return returning
+
+
+def persistence_env(settings: ServiceSettings) -> dict[str, str]:
+    """The eventsourcing environment for this service's store."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.sqlite_path),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "PROCESS_RECORDER_TOPIC": get_topic(BatchSQLiteProcessRecorder),
+        }
+    url = urlsplit(settings.database_url.get_secret_value())
+    if url.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ValueError(f"unsupported database URL scheme {url.scheme!r}: use postgresql://")
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "PROCESS_RECORDER_TOPIC": get_topic(BatchPostgresProcessRecorder),
+    }
+
+
+class EventStoreApplication(Application[Any]):
+    """Base class of a service's application: its store, outbox and inbox positions.
+
+    Subclasses name themselves (`name`, also the table prefix) and add use cases.
+    """
+
+    name = "Service"
+    env: ClassVar[dict[str, str]] = {
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
+
+    def __init__(self, settings: ServiceSettings, **env: str) -> None:
+        self.settings = settings
+        self.on_saved: Callable[[], None] | None = None
+        super().__init__(env={**persistence_env(settings), **env})
+
+    def _notify(self, recordings: list[Any]) -> None:
+        if recordings and self.on_saved is not None:
+            self.on_saved()  # wakes the relay at once instead of at its next poll
+
+    def construct_recorder(self) -> ProcessRecorder:
+        recorder = self.factory.process_recorder()
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def position(self, tracking_name: str) -> int:
+        """The last notification id recorded under `tracking_name` (0 when none)."""
+        return self.process_recorder.max_tracking_id(tracking_name) or 0
+
+    def record_position(self, tracking: Tracking) -> None:
+        self.process_recorder.insert_tracking(tracking)
+
+    def max_notification_id(self) -> int:
+        return self.process_recorder.max_notification_id() or 0
