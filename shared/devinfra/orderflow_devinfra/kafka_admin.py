@@ -40,7 +40,7 @@ async def create_topics(
     replication: int = 1,
     *,
     configs: dict[str, str] | None = None,
-    timeout: float = 30.0,  # noqa: ASYNC109 - also the broker-side request timeout
+    timeout: float = 30.0,
 ) -> None:
     """Create the topics; those that exist already are left as they are.
 
@@ -89,7 +89,7 @@ async def delete_topics(
     bootstrap: str,
     names: Iterable[str],
     *,
-    timeout: float = 30.0,  # noqa: ASYNC109 - the broker-side request timeout
+    timeout: float = 30.0,
 ) -> None:
     """Delete the topics; those that do not exist are ignored."""
     topics = list(dict.fromkeys(names))
@@ -117,7 +117,7 @@ async def list_topics(bootstrap: str) -> list[str]:
         await admin.close()
 
 
-async def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:  # noqa: ASYNC109
+async def wait_for_broker(bootstrap: str, timeout: float = 60.0) -> None:
     """Return once the broker answers a metadata request with a controller and a broker."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,7 +40,7 @@ class ServiceProcess:
             raise RuntimeError(f"{self.name} is already running")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self._process = subprocess.Popen(
             self.args,
             env=self.env,
             stdout=self._log,
@@ -80,7 +81,7 @@ class ServiceProcess:
             return ""
 
     def wait_until(self, condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-        """Poll `condition` until true; fail with the log tail when the child died or time ran out."""
+        """Poll `condition`; fail with the log tail if the child dies or time runs out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if condition():
@@ -94,10 +95,8 @@ class ServiceProcess:
 
     def _signal(self, sig: signal.Signals) -> None:
         if self._process is not None and self._process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._process.pid, sig)
-            except ProcessLookupError:
-                pass
 
     def _reap(self, timeout: float) -> int | None:
         if self._process is None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema, model_validator
 
 from orderflow_events.common import ContractModel
 from orderflow_events.currencies import ACTIVE_CURRENCIES, MINOR_UNITS
@@ -42,7 +42,7 @@ def _parse_amount(value: Any) -> Decimal:
 
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_parse_amount),
+    PlainValidator(_parse_amount),
     PlainSerializer(lambda amount: format(amount, "f"), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN}),
 ]
@@ -54,9 +54,12 @@ def minor_units(currency: str) -> int:
     return MINOR_UNITS[currency]
 
 
+_QUANTUM: Final = {code: Decimal(1).scaleb(-places) for code, places in MINOR_UNITS.items()}
+
+
 def quantize(amount: Decimal, currency: str, rounding: str = ROUND_HALF_EVEN) -> Decimal:
     """Round `amount` to the minor unit of `currency` (banker's rounding by default)."""
-    return amount.quantize(Decimal(1).scaleb(-minor_units(currency)), rounding=rounding)
+    return amount.quantize(_QUANTUM[currency], rounding=rounding)
 
 
 class Money(ContractModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
@@ -11,7 +12,7 @@ from pydantic import Field, model_validator
 from orderflow_events.base import OrderEvent
 from orderflow_events.card import PaymentMethod
 from orderflow_events.common import ContractModel, Quantity, ShortText, Sku, StockLine, UtcDateTime
-from orderflow_events.money import Money
+from orderflow_events.money import CurrencyMismatch, Money
 from orderflow_events.topics import ORDERS_EVENTS
 
 
@@ -84,14 +85,20 @@ class OrderPlaced(OrdersEvent):
 
     @model_validator(mode="after")
     def _amounts_add_up(self) -> OrderPlaced:
+        # Plain Decimal arithmetic: this runs for every OrderPlaced parsed, so it stays cheap.
         currency = self.total.currency
-        # Money.total raises CurrencyMismatch (a ValueError) on mixed currencies.
-        subtotal = Money.total((line.unit_price * line.quantity for line in self.lines), currency)
-        if subtotal != self.subtotal:
-            raise ValueError(f"subtotal {self.subtotal} != sum of lines {subtotal}")
-        total = Money.total((self.subtotal, self.shipping_fee, self.tax), currency)
-        if total != self.total:
-            raise ValueError(f"total {self.total} != subtotal + shipping_fee + tax {total}")
+        amounts = [self.subtotal, self.shipping_fee, self.tax, *(x.unit_price for x in self.lines)]
+        for money in amounts:
+            if money.currency != currency:
+                raise CurrencyMismatch(currency, money.currency)
+        lines_sum = sum((ln.unit_price.amount * ln.quantity for ln in self.lines), Decimal(0))
+        if lines_sum != self.subtotal.amount:
+            raise ValueError(f"subtotal {self.subtotal} != sum of lines {lines_sum} {currency}")
+        total = self.subtotal.amount + self.shipping_fee.amount + self.tax.amount
+        if total != self.total.amount:
+            raise ValueError(
+                f"total {self.total} != subtotal + shipping_fee + tax {total} {currency}"
+            )
         return self
 
     @property

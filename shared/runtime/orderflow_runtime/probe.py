@@ -67,7 +67,7 @@ class ProbeSource(EventStoreApplication):
 
 
 def to_integration(domain_event: Any) -> IntegrationEvent | None:
-    if isinstance(domain_event, PlacedOrder.Placed):
+    if isinstance(domain_event, PlacedOrder.Placed):  # type: ignore[attr-defined]
         return OrderPlaced.model_validate(domain_event.order)
     return None
 
@@ -103,7 +103,7 @@ class ProbeSink(EventStoreApplication):
         ):
             for notification in batch:
                 domain_event = self.mapper.to_domain_event(notification)
-                if isinstance(domain_event, Tally.Counted):
+                if isinstance(domain_event, Tally.Counted):  # type: ignore[attr-defined]
                     ids.append(domain_event.event_id)
             position = batch[-1].id
         return ids

@@ -113,7 +113,7 @@ class OutboxRelay:
         source = f"/services/{self._service}"
         for notification in notifications:
             last_id = notification.id
-            domain_event = self._app.mapper.to_domain_event(notification)
+            domain_event: Any = self._app.mapper.to_domain_event(notification)
             integration_event = self._to_integration(domain_event)
             if integration_event is None:
                 continue

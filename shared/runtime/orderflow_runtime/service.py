@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -41,6 +42,22 @@ class ServiceSpec:
     api: FastAPI | None = None
 
 
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    loop.call_soon_threadsafe(callback)
+
+
+def tune_garbage_collector() -> None:
+    """Collect young objects less often and never re-scan what start-up made.
+
+    A batch of events allocates many small objects; with the default threshold
+    (700) the cyclic collector runs every few events and rescans the heap: it
+    halved the relay's and inbox's throughput in the pipe benchmark.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, spec: ServiceSpec) -> None:
         self.settings = settings
@@ -57,6 +74,7 @@ class ServiceRuntime:
         return checks
 
     async def run(self) -> None:
+        tune_garbage_collector()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
@@ -82,7 +100,7 @@ class ServiceRuntime:
                     idle_poll_s=settings.relay_idle_poll_s,
                 )
                 relay = self.relay
-                spec.app.on_saved = lambda: loop.call_soon_threadsafe(relay.wake)
+                spec.app.on_saved = lambda: _call_soon(loop, relay.wake)
                 tasks.append(asyncio.create_task(self.relay.run(self.stop), name="relay"))
             if spec.input_topics:
                 consumer = make_consumer(settings)
@@ -133,7 +151,7 @@ class ServiceRuntime:
             lifespan="off",
         )
         server = uvicorn.Server(config)
-        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # ours
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
         serve = asyncio.create_task(server.serve())
         await self.stop.wait()
         server.should_exit = True

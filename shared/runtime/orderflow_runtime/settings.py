@@ -49,7 +49,12 @@ class ServiceSettings(BaseSettings):
     relay_idle_poll_s: float = Field(
         default=0.05, description="Relay poll interval when the outbox is empty."
     )
-    max_record_bytes: int = Field(default=1_048_576, description="Largest accepted record.")
+    aggregate_cache_size: int = Field(default=10_000, description="Aggregates kept in memory.")
+    aggregate_cache_fastforward: bool = Field(
+        default=False,
+        description="Query the store for newer events on every cached load. Off: the cache "
+        "is trusted and a stale copy shows up as a version conflict, which is retried.",
+    )
 
     @property
     def group_id(self) -> str:

@@ -8,12 +8,13 @@ the event that caused them commit in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from eventsourcing.utils import get_topic
@@ -77,15 +78,38 @@ class EventStoreApplication(Application[Any]):
     """
 
     name = "Service"
-    env: ClassVar[dict[str, str]] = {
-        "AGGREGATE_CACHE_MAXSIZE": "10000",
-        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
-    }
 
     def __init__(self, settings: ServiceSettings, **env: str) -> None:
         self.settings = settings
         self.on_saved: Callable[[], None] | None = None
-        super().__init__(env={**persistence_env(settings), **env})
+        cache = {
+            "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+            "AGGREGATE_CACHE_FASTFORWARD": "y" if settings.aggregate_cache_fastforward else "n",
+            "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+        }
+        super().__init__(env={**persistence_env(settings), **cache, **env})
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        """Save; on a version conflict forget the cached copies, so a retry reloads them.
+
+        The aggregate cache trusts itself (no fast-forward query per load) unless
+        configured otherwise; a write by another process then surfaces here as a
+        version conflict, and the retry works on fresh state.
+        """
+        try:
+            return super().save(*objs, **kwargs)
+        except IntegrityError:
+            self.forget(obj.id for obj in objs if hasattr(obj, "id"))
+            raise
+
+    def forget(self, aggregate_ids: Iterable[Any]) -> None:
+        """Drop aggregates from the cache (they are reloaded from the store next time)."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate_id in aggregate_ids:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate_id, evict=True)
 
     def _notify(self, recordings: list[Any]) -> None:
         if recordings and self.on_saved is not None:

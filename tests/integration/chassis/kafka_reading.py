@@ -13,9 +13,11 @@ from aiokafka.structs import ConsumerRecord
 async def read_topic(
     bootstrap: str, topic: str, *, at_least: int, timeout: float = 60.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of `topic` from the start, once at least `at_least` arrived and it went quiet."""
+    """Every record of `topic` from the start, once `at_least` arrived and it went quiet."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
     await consumer.start()

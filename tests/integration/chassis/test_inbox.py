@@ -103,8 +103,11 @@ async def test_consumer_killed_mid_topic_resumes_without_reapplying(probe: Probe
     sink.kill()
     applied_at_kill = sink_store.max_notification_id()
     sink.start()
-    sink.wait_until(lambda: sink_store.max_notification_id() >= applied_at_kill + 800,
-                    timeout=60, what="progress after restart")
+    sink.wait_until(
+        lambda: sink_store.max_notification_id() >= applied_at_kill + 800,
+        timeout=60,
+        what="progress after restart",
+    )
     assert sink.stop() == 0, sink.log_tail()
     sink.start()
     await wait_caught_up(probe.kafka_bootstrap, group, topic, timeout=90)

@@ -67,7 +67,9 @@ async def test_relay_killed_mid_stream_loses_nothing(probe: ProbeEnv) -> None:
     store = probe.source_store()
     store.place(200)
     relay = probe.process("source").start()
-    placing = threading.Thread(target=lambda: [store.place(100) or time.sleep(0.05) for _ in range(30)])
+    placing = threading.Thread(
+        target=lambda: [store.place(100) or time.sleep(0.05) for _ in range(30)]
+    )
     placing.start()
 
     # When the relay's process is SIGKILLed mid-stream, then restarted
