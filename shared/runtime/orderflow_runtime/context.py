@@ -74,7 +74,7 @@ class TracedAggregate(Aggregate):
         stamp(self._pending_events[-1])
 
     @classmethod
-    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Self:  # noqa: A002
+    def _create(cls, event_class: Any, *, id: UUID | None = None, **kwargs: Any) -> Self:
         aggregate = super()._create(event_class, id=id, **kwargs)
         stamp(aggregate._pending_events[-1])
         return aggregate
