@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventsourcing.domain import event
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from orderflow_events import ORDERS_EVENTS, Envelope, IntegrationEvent, OrderPlaced
 from pydantic_settings import SettingsConfigDict
 
@@ -198,6 +198,14 @@ def main() -> None:
     configure_logging(settings.service_name, settings.log_level)
     spec, api = build(args.role, settings)
     runtime = ServiceRuntime(settings, spec)
+
+    if isinstance(spec.app, ProbeSource):
+        source = spec.app
+
+        @api.post("/probe/orders", status_code=201)
+        def place_orders(count: int = Query(ge=1, le=100_000)) -> dict[str, int]:
+            """Store `count` new orders (the relay publishes them)."""
+            return {"placed": len(source.place(count))}
 
     @api.get("/probe/stats")
     def stats() -> dict[str, int]:

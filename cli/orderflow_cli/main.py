@@ -1,0 +1,15 @@
+"""The `orderflow` command."""
+
+from __future__ import annotations
+
+import typer
+
+from orderflow_cli import demo
+
+app = typer.Typer(help="orderflow: event-sourced order processing on Kafka.", no_args_is_help=True)
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def main() -> None:
+    """orderflow's operator and engineer tools."""

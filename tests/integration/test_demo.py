@@ -1,0 +1,27 @@
+"""`orderflow demo` as a user runs it: a separate process, on the embedded defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_pushes_every_order_through_the_pipe(kafka_bootstrap: str) -> None:
+    orderflow = Path(sys.executable).parent / "orderflow"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    result = subprocess.run(
+        [str(orderflow), "demo", "--orders", "300", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["orders"] == 300
+    assert summary["published"] == 300
+    assert summary["applied"] == 300
