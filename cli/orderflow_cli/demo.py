@@ -12,7 +12,7 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -86,7 +86,7 @@ def run_orders(
             deadline = time.monotonic() + 120
             while (done := stats(http, sink)["applied"]) < orders:
                 if time.monotonic() > deadline:
-                    raise typer.Exit(f"only {done} of {orders} applied after 120 s")
+                    fail(f"only {done} of {orders} applied after 120 s")
                 progress.update(applied, completed=done)
                 time.sleep(0.1)
             progress.update(applied, completed=done)
@@ -110,9 +110,9 @@ def wait_ready(http: httpx.Client, base: str, processes: list[ServiceProcess]) -
             pass
         if not all(p.running for p in processes):
             dead = next(p for p in processes if not p.running)
-            raise typer.Exit(f"{dead.name} exited:\n{dead.log_tail()}")
+            fail(f"{dead.name} exited:\n{dead.log_tail()}")
         time.sleep(0.2)
-    raise typer.Exit(f"{base} not ready after 60 s")
+    fail(f"{base} not ready after 60 s")
 
 
 def stats(http: httpx.Client, base: str) -> dict[str, int]:
@@ -120,6 +120,11 @@ def stats(http: httpx.Client, base: str) -> dict[str, int]:
     response.raise_for_status()
     result: dict[str, int] = response.json()
     return result
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[red]{message}[/red]")
+    raise typer.Exit(1)
 
 
 def free_port() -> int:

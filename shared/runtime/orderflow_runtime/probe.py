@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import uvloop
 from eventsourcing.domain import event
 from fastapi import FastAPI, Query
 from orderflow_events import ORDERS_EVENTS, Envelope, IntegrationEvent, OrderPlaced
@@ -218,7 +219,8 @@ def main() -> None:
 
     if args.place and isinstance(spec.app, ProbeSource):
         spec.app.place(args.place)
-    asyncio.run(runtime.run())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(runtime.run())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from orderflow_runtime.context import context_of
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
 from orderflow_runtime.store import RELAY_TRACKING_NAME, EventStoreApplication
+from orderflow_runtime.waiting import sleep_unless
 
 IntegrationMapper = Callable[[Any], IntegrationEvent | None]
 """Maps one stored domain event to the integration event it publishes, or None (private)."""
@@ -69,12 +70,12 @@ class OutboxRelay:
             except Exception as error:  # keep relaying after any failure; position is safe
                 log.warning("relay batch failed, retrying", error=repr(error), delay_s=delay)
                 self._position = None  # re-read the saved position before the next try
-                await _sleep_unless(stop, delay)
+                await sleep_unless(stop, delay)
                 delay = min(delay * 2, 5.0)
                 continue
             if published == 0:
                 self._wake.clear()
-                await _sleep_unless(stop, self._idle_poll_s, self._wake)
+                await sleep_unless(stop, self._idle_poll_s, self._wake)
 
     async def publish_next_batch(self) -> int:
         """Publish the next batch of stored events; returns how many stored events it covered."""
@@ -142,16 +143,3 @@ def _header(record: KafkaRecord, name: str) -> str:
         if key == name:
             return value.decode()
     return ""
-
-
-async def _sleep_unless(
-    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
-) -> None:
-    waiters = [asyncio.ensure_future(stop.wait())]
-    if wake is not None:
-        waiters.append(asyncio.ensure_future(wake.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -22,7 +22,9 @@ from orderflow_runtime.dlq import DeadLetterPublisher
 from orderflow_runtime.http import add_operational_routes
 from orderflow_runtime.inbox import Handler, Inbox
 from orderflow_runtime.kafka import ensure_topics, make_consumer, make_producer
-from orderflow_runtime.logs import get_logger
+from orderflow_runtime.logs import configure_logging, get_logger
+from orderflow_runtime.problems import install_problem_handlers
+from orderflow_runtime.projections import Projections
 from orderflow_runtime.relay import IntegrationMapper, OutboxRelay
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
@@ -40,6 +42,7 @@ class ServiceSpec:
     input_topics: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     api: FastAPI | None = None
+    projections: Projections | None = None
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
@@ -100,8 +103,12 @@ class ServiceRuntime:
                     idle_poll_s=settings.relay_idle_poll_s,
                 )
                 relay = self.relay
-                spec.app.on_saved = lambda: _call_soon(loop, relay.wake)
+                spec.app.on_saved(lambda: _call_soon(loop, relay.wake))
                 tasks.append(asyncio.create_task(self.relay.run(self.stop), name="relay"))
+            if spec.projections is not None:
+                projections = spec.projections
+                spec.app.on_saved(lambda: _call_soon(loop, projections.wake))
+                tasks.append(asyncio.create_task(projections.run(self.stop), name="projections"))
             if spec.input_topics:
                 consumer = make_consumer(settings)
                 dead_letters = DeadLetterPublisher(
@@ -125,6 +132,8 @@ class ServiceRuntime:
             if consumer is not None:
                 await consumer.stop()
             await producer.stop()
+            if spec.projections is not None:
+                spec.projections.engine.dispose()
             spec.app.close()
             log.info("service stopped")
 
@@ -141,6 +150,7 @@ class ServiceRuntime:
 
     async def _serve_http(self) -> None:
         api = self.spec.api or FastAPI(title=self.settings.service_name)
+        install_problem_handlers(api)
         add_operational_routes(api, self.readiness)
         config = uvicorn.Config(
             api,
@@ -156,3 +166,13 @@ class ServiceRuntime:
         await self.stop.wait()
         server.should_exit = True
         await serve
+
+
+def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceSpec]) -> None:
+    """The `main` of a service process: logs, event loop (uvloop), runtime, until SIGTERM."""
+    import uvloop
+
+    configure_logging(settings.service_name, settings.log_level)
+    spec = build(settings)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(ServiceRuntime(settings, spec).run())

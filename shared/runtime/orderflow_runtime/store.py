@@ -81,7 +81,7 @@ class EventStoreApplication(Application[Any]):
 
     def __init__(self, settings: ServiceSettings, **env: str) -> None:
         self.settings = settings
-        self.on_saved: Callable[[], None] | None = None
+        self._saved_listeners: list[Callable[[], None]] = []
         cache = {
             "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
             "AGGREGATE_CACHE_FASTFORWARD": "y" if settings.aggregate_cache_fastforward else "n",
@@ -111,9 +111,14 @@ class EventStoreApplication(Application[Any]):
             with contextlib.suppress(KeyError):
                 cache.get(aggregate_id, evict=True)
 
+    def on_saved(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (from the saving thread) after each save that stored events."""
+        self._saved_listeners.append(listener)
+
     def _notify(self, recordings: list[Any]) -> None:
-        if recordings and self.on_saved is not None:
-            self.on_saved()  # wakes the relay at once instead of at its next poll
+        if recordings:
+            for listener in self._saved_listeners:
+                listener()  # wakes the relay and projections at once, not at their next poll
 
     def construct_recorder(self) -> ProcessRecorder:
         recorder = self.factory.process_recorder()

@@ -1,0 +1,412 @@
+"""The inbox's decisions without a broker: apply once, skip duplicates, retry, dead-letter.
+
+Records are real `ConsumerRecord`s built from `to_record`; the consumer and the
+dead-letter publisher are stubs (the real broker is covered in tests/integration).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+from eventsourcing.persistence import IntegrityError, OperationalError
+from orderflow_events import (
+    IntegrationEvent,
+    OrderCancelled,
+    OrderPlaced,
+    headers_dict,
+    to_record,
+)
+from orderflow_runtime.dlq import DeadLetter
+from orderflow_runtime.inbox import Handler, Inbox
+from orderflow_runtime.probe import (
+    BUCKETS,
+    ProbeSettings,
+    ProbeSink,
+    Tally,
+    bucket_id,
+    on_order_placed,
+    sample_order,
+)
+from orderflow_runtime.uow import UnitOfWork
+from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
+
+TOPIC = "orders.events"
+Record = ConsumerRecord[bytes, bytes]
+SettingsFactory = Callable[..., ProbeSettings]
+
+
+class StubConsumer:
+    """What the inbox asks of its consumer outside `run`: its assignment."""
+
+    def assignment(self) -> set[TopicPartition]:
+        return set()
+
+    async def commit(self, offsets: object = None) -> None:
+        raise AssertionError("process() must not commit offsets; run() does")
+
+
+class RecordingDeadLetters:
+    def __init__(self) -> None:
+        self.letters: list[DeadLetter] = []
+
+    async def publish(self, letter: DeadLetter) -> None:
+        self.letters.append(letter)
+
+    def reasons(self) -> list[str]:
+        return [letter.reason for letter in self.letters]
+
+
+def make_inbox(
+    sink: ProbeSink,
+    settings: ProbeSettings,
+    handlers: Mapping[str, Handler] | None = None,
+) -> tuple[Inbox, RecordingDeadLetters]:
+    dead_letters = RecordingDeadLetters()
+    if handlers is None:
+        handlers = {OrderPlaced.ce_type: on_order_placed}
+    inbox = Inbox(sink, handlers, StubConsumer(), dead_letters, settings)  # type: ignore[arg-type]
+    return inbox, dead_letters
+
+
+def consumer_record(
+    event: IntegrationEvent,
+    sequence: int | None,
+    *,
+    partition: int = 0,
+    offset: int | None = None,
+    value: bytes | None = None,
+) -> Record:
+    """The record a consumer would hand over for `event`, published at `sequence`."""
+    kafka = to_record(event, event_id=str(uuid.uuid4()), time=datetime.now(UTC), sequence=sequence)
+    value = kafka.value if value is None else value
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=partition,
+        offset=(sequence or 0) if offset is None else offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=kafka.key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(kafka.key),
+        serialized_value_size=len(value),
+        headers=kafka.headers,
+    )
+
+
+def placed(
+    sequence: int | None,
+    *,
+    partition: int = 0,
+    email: str = "ada@example.com",
+    order_id: uuid.UUID | None = None,
+) -> Record:
+    return consumer_record(
+        sample_order(order_id or uuid.uuid4(), email=email), sequence, partition=partition
+    )
+
+
+def event_id(record: Record) -> str:
+    return headers_dict(record.headers)["ce_id"]
+
+
+def applied_ids(sink: ProbeSink) -> Counter[str]:
+    """How often each event was applied (a second application is a second Counted event)."""
+    return Counter(sink.counted_event_ids())
+
+
+def consumed(outcome: str, kind: str = OrderPlaced.ce_type) -> float:
+    labels = {"service": "probe-sink", "type": kind, "outcome": outcome}
+    return REGISTRY.get_sample_value("orderflow_events_consumed_total", labels) or 0.0
+
+
+def flaky(error: Exception, times: int) -> tuple[Handler, list[int]]:
+    """`on_order_placed` that raises `error` on its first `times` calls; and its call log."""
+    calls: list[int] = []
+
+    def handler(envelope: object, uow: UnitOfWork) -> None:
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        on_order_placed(envelope, uow)  # type: ignore[arg-type]
+
+    return handler, calls
+
+
+def order_in_bucket(bucket: int) -> uuid.UUID:
+    while (order_id := uuid.uuid4()).int % BUCKETS != bucket:
+        pass
+    return order_id
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory) -> ProbeSettings:
+    return make_settings("sink", inbox_max_attempts=3)
+
+
+# -- applied once ------------------------------------------------------------------
+
+
+async def test_a_batch_is_applied_once_and_its_redelivery_is_skipped(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a batch from two partitions (each with its own sequence numbers)
+    inbox, dead_letters = make_inbox(sink, settings)
+    batch = [placed(seq) for seq in range(1, 6)] + [placed(seq, partition=1) for seq in (1, 2, 3)]
+    duplicates_before = consumed("duplicate")
+
+    # When it is processed, then delivered again
+    await inbox.process(batch)
+    await inbox.process(batch)
+
+    # Then each event was applied once and both partitions' positions were recorded
+    assert applied_ids(sink) == Counter({event_id(r): 1 for r in batch})
+    assert inbox.applied == 8
+    assert sink.position(f"{TOPIC}:0") == 5
+    assert sink.position(f"{TOPIC}:1") == 3
+    assert consumed("duplicate") - duplicates_before == 8
+    assert dead_letters.letters == []
+
+
+async def test_a_redelivery_overlapping_new_records_applies_only_the_new_ones(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    inbox, _ = make_inbox(sink, settings)
+    first = [placed(seq) for seq in (1, 2, 3)]
+    await inbox.process(first)
+
+    # When a relay replays 2 and 3 (new ce_ids, same sequences) followed by 4 and 5
+    replay = [placed(seq) for seq in (2, 3, 4, 5)]
+    await inbox.process(replay)
+
+    # Then only 4 and 5 were applied on top of the first three
+    assert set(applied_ids(sink)) == {event_id(r) for r in [*first, *replay[2:]]}
+    assert sink.position(f"{TOPIC}:0") == 5
+
+
+async def test_positions_survive_a_restart_of_the_inbox(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    batch = [placed(seq) for seq in (1, 2)]
+    first_inbox, _ = make_inbox(sink, settings)
+    await first_inbox.process(batch)
+
+    # When a new inbox (a restarted process) on a fresh store object gets the same records
+    restarted = ProbeSink(sink.settings)
+    second_inbox, _ = make_inbox(restarted, settings)
+    await second_inbox.process(batch)
+    restarted.close()
+
+    # Then it skips them: the positions came from the store
+    assert second_inbox.applied == 0
+    assert len(applied_ids(sink)) == 2
+
+
+# -- records that cannot be parsed ---------------------------------------------------
+
+
+async def test_a_malformed_record_is_dead_lettered_and_the_rest_applied(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a batch whose middle record's value is not JSON
+    inbox, dead_letters = make_inbox(sink, settings)
+    good = [placed(1), placed(3)]
+    malformed = consumer_record(sample_order(uuid.uuid4()), 2, value=b'{"order_id": ')
+
+    # When it is processed
+    await inbox.process([good[0], malformed, good[1]])
+
+    # Then the malformed record is a dead letter, as it came, and the others were applied
+    [letter] = dead_letters.letters
+    assert letter.reason == "malformed_json"
+    assert (letter.topic, letter.partition, letter.offset) == (TOPIC, 0, 2)
+    assert (letter.key, letter.value) == (malformed.key, malformed.value)
+    assert letter.headers == tuple(malformed.headers)
+    assert letter.attempts == 1
+    assert set(applied_ids(sink)) == {event_id(r) for r in good}
+    assert sink.position(f"{TOPIC}:0") == 3
+
+
+async def test_a_record_without_a_sequence_is_dead_lettered(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    inbox, dead_letters = make_inbox(sink, settings)
+    unsequenced = placed(None, order_id=uuid.uuid4())
+
+    await inbox.process([placed(1), unsequenced, placed(2)])
+
+    assert dead_letters.reasons() == ["missing_sequence"]
+    assert dead_letters.letters[0].value == unsequenced.value
+    assert len(applied_ids(sink)) == 2
+
+
+# -- handlers that fail --------------------------------------------------------------
+
+
+async def test_a_handler_failing_every_time_is_retried_then_dead_lettered(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a handler that always fails on a poison order, between two good ones
+    inbox, dead_letters = make_inbox(sink, settings)
+    poison = placed(2, email="poison@example.com")
+    batch = [placed(1), poison, placed(3)]
+
+    # When the batch is processed
+    await inbox.process(batch)
+
+    # Then the poison record is dead-lettered after max attempts, the others applied once
+    [letter] = dead_letters.letters
+    assert letter.reason == "handler_failed"
+    assert letter.attempts == settings.inbox_max_attempts == 3
+    assert letter.error.startswith("ProbeHandlerError: ")
+    assert (letter.offset, letter.value) == (2, poison.value)
+    assert applied_ids(sink) == Counter({event_id(batch[0]): 1, event_id(batch[2]): 1})
+    assert sink.position(f"{TOPIC}:0") == 3
+
+
+async def test_a_dead_lettered_record_is_skipped_when_redelivered(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a poison record, last of its batch, dead-lettered
+    handler, calls = flaky(RuntimeError("always"), times=1_000)
+    inbox, dead_letters = make_inbox(sink, settings, {OrderPlaced.ce_type: handler})
+    poison = placed(1)
+    dead_lettered_before = consumed("dead_lettered")
+    await inbox.process([poison])
+    assert dead_letters.reasons() == ["handler_failed"]
+    assert consumed("dead_lettered") - dead_lettered_before == 1
+    calls_before = len(calls)
+
+    # When Kafka redelivers it (the offset commit was lost), to this inbox or a restarted one
+    await inbox.process([poison])
+    restarted, _ = make_inbox(sink, settings, {OrderPlaced.ce_type: handler})
+    await restarted.process([poison])
+
+    # Then its position was recorded: the handler is not called again, no second letter
+    assert sink.position(f"{TOPIC}:0") == 1
+    assert len(calls) == calls_before
+    assert len(dead_letters.letters) == 1
+
+
+async def test_a_transient_version_conflict_is_retried_and_applied_once(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    handler, calls = flaky(IntegrityError("version conflict"), times=1)
+    inbox, dead_letters = make_inbox(sink, settings, {OrderPlaced.ce_type: handler})
+    batch = [placed(1), placed(2)]
+
+    await inbox.process(batch)
+
+    assert applied_ids(sink) == Counter({event_id(r): 1 for r in batch})
+    assert dead_letters.letters == []
+    assert len(calls) == 1 + 2  # the failed batch, then each record once
+
+
+async def test_a_stale_cached_aggregate_conflicts_once_then_applies_on_fresh_state(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a tally this inbox applied to (and caches), then counted into by another process
+    inbox, dead_letters = make_inbox(sink, settings)
+    first = placed(1, order_id=order_in_bucket(7))
+    await inbox.process([first])
+    other = ProbeSink(sink.settings)
+    tally = other.repository.get(bucket_id(7))
+    tally.count_one("e-other", "o-other", 0)
+    other.save(tally)
+    other.close()
+
+    # When a record for the same tally arrives: the save on the stale copy conflicts
+    second = placed(2, order_id=order_in_bucket(7))
+    with capture_logs() as logs:
+        await inbox.process([second])
+
+    # Then it is applied once on the reloaded tally; nothing is lost or dead-lettered
+    assert any("IntegrityError" in str(entry.get("error")) for entry in logs), logs
+    assert dead_letters.letters == []
+    assert sink.repository.get(bucket_id(7), deepcopy_from_cache=False).count == 3
+    assert applied_ids(sink) == Counter({event_id(first): 1, "e-other": 1, event_id(second): 1})
+
+
+async def test_store_errors_are_retried_without_limit_and_never_dead_lettered(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    # Given a store that is away for more attempts than a record may fail
+    settings = make_settings("sink", inbox_max_attempts=2)
+    handler, calls = flaky(OperationalError("server closed the connection"), times=5)
+    inbox, dead_letters = make_inbox(sink, settings, {OrderPlaced.ce_type: handler})
+    record = placed(1)
+
+    # When the record is processed
+    await inbox.process([record])
+
+    # Then it waited for the store and was applied once, never dead-lettered
+    assert dead_letters.letters == []
+    assert applied_ids(sink) == Counter({event_id(record): 1})
+    assert len(calls) == 6
+
+
+# -- events nobody handles -----------------------------------------------------------
+
+
+async def test_events_without_a_handler_are_skipped_but_advance_the_position(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given an event type this service does not handle, after one it does
+    inbox, dead_letters = make_inbox(sink, settings)
+    cancelled = OrderCancelled(
+        order_id=uuid.uuid4(), reason="customer", cancelled_at=datetime.now(UTC)
+    )
+    ignored_before = consumed("ignored", OrderCancelled.ce_type)
+
+    # When both are processed
+    await inbox.process([placed(1), consumer_record(cancelled, 2)])
+
+    # Then the handled one is applied, the other counted as ignored, and the position is 2
+    assert len(applied_ids(sink)) == 1
+    assert consumed("ignored", OrderCancelled.ce_type) - ignored_before == 1
+    assert sink.position(f"{TOPIC}:0") == 2
+    assert dead_letters.letters == []
+
+
+async def test_a_batch_of_unhandled_events_only_moves_the_position(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    inbox, _ = make_inbox(sink, settings, handlers={})
+
+    await inbox.process([placed(seq) for seq in (1, 2, 3)])
+
+    assert sink.max_notification_id() == 0
+    assert sink.position(f"{TOPIC}:0") == 3
+    assert inbox.applied == 0
+
+
+# -- what the handler sees -----------------------------------------------------------
+
+
+async def test_events_a_handler_triggers_are_stamped_with_the_record_that_caused_them(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    from orderflow_runtime.context import context_of
+
+    inbox, _ = make_inbox(sink, settings)
+    record = placed(1)
+
+    await inbox.process([record])
+
+    counted = list(sink.repository.event_store.get(bucket_id_of(record)))[-1]
+    assert isinstance(counted, Tally.Counted)  # type: ignore[attr-defined]
+    headers = headers_dict(record.headers)
+    context = context_of(counted)
+    assert context.causation_id == headers["ce_id"]
+    assert context.correlation_id == headers["ce_correlationid"]
+
+
+def bucket_id_of(record: Record) -> uuid.UUID:
+    return bucket_id(uuid.UUID(headers_dict(record.headers)["ce_subject"]).int % BUCKETS)

@@ -1,0 +1,69 @@
+"""Service settings: each service's own env prefix, derived names, and a secret kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from orderflow_runtime.probe import ProbeSettings
+from orderflow_runtime.settings import ServiceSettings
+from pydantic import SecretStr
+
+PASSWORD = "s3cr%t-pw"
+URL = f"postgresql://cart:{PASSWORD}@db.internal:5432/cart"
+
+
+def test_a_service_reads_variables_with_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROBE_SERVICE_NAME", "probe-sink")
+    monkeypatch.setenv("PROBE_KAFKA_BOOTSTRAP_SERVERS", "kafka-0:9093,kafka-1:9093")
+    monkeypatch.setenv("PROBE_INBOX_MAX_ATTEMPTS", "7")
+    monkeypatch.setenv("PROBE_DATA_DIR", "/var/lib/probe")
+    monkeypatch.setenv("ORDERFLOW_HTTP_PORT", "9999")  # the base prefix: not this service's
+
+    settings = ProbeSettings()
+
+    assert settings.service_name == "probe-sink"
+    assert settings.kafka_bootstrap_servers == "kafka-0:9093,kafka-1:9093"
+    assert settings.inbox_max_attempts == 7
+    assert settings.data_dir == Path("/var/lib/probe")
+    assert settings.sqlite_path == Path("/var/lib/probe/probe-sink.sqlite")
+    assert settings.http_port == 8000
+
+
+def test_the_base_class_reads_the_orderflow_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERFLOW_SERVICE_NAME", "cart")
+    monkeypatch.setenv("PROBE_SERVICE_NAME", "not-me")
+
+    assert ServiceSettings().service_name == "cart"  # type: ignore[call-arg]
+
+
+def test_without_a_service_name_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="service_name"):
+        ProbeSettings()  # type: ignore[call-arg]
+
+
+def test_the_consumer_group_defaults_to_the_service_name() -> None:
+    assert ProbeSettings(service_name="inventory").group_id == "inventory"
+    assert ProbeSettings(service_name="inventory", consumer_group="t1.inv").group_id == "t1.inv"
+
+
+def test_topics_are_named_behind_the_namespace() -> None:
+    assert ProbeSettings(service_name="cart").topic("orders.events") == "orders.events"
+    namespaced = ProbeSettings(service_name="cart", topic_namespace="shop-eu.")
+    assert namespaced.topic("orders.events") == "shop-eu.orders.events"
+
+
+def test_the_database_url_is_a_secret_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROBE_DATABASE_URL", URL)
+
+    settings = ProbeSettings(service_name="cart")
+
+    assert isinstance(settings.database_url, SecretStr)
+    assert settings.database_url.get_secret_value() == URL
+    for shown in (repr(settings), str(settings), settings.model_dump_json()):
+        assert PASSWORD not in shown
+        assert "db.internal" not in shown
+
+
+def test_without_a_database_url_the_store_is_embedded() -> None:
+    assert ProbeSettings(service_name="cart").database_url is None

@@ -1,0 +1,220 @@
+"""The event store: where it lives, positions committed with events, the trusted cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError, Tracking
+from orderflow_runtime.probe import ProbeSettings, ProbeSink, Tally
+from orderflow_runtime.store import persistence_env
+
+SettingsFactory = Callable[..., ProbeSettings]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+def store_settings(request: pytest.FixtureRequest, make_settings: SettingsFactory) -> ProbeSettings:
+    """The sink's settings on a SQLite file, or on a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        return make_settings("sink", database_url=request.getfixturevalue("postgres_url_factory")())
+    return make_settings("sink")
+
+
+@pytest.fixture
+def store(store_settings: ProbeSettings) -> Iterator[ProbeSink]:
+    app = ProbeSink(store_settings)
+    yield app
+    app.close()
+
+
+# -- where the store lives ---------------------------------------------------------
+
+
+def test_without_a_url_the_store_is_a_sqlite_file_under_data_dir(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings("cart")
+    assert not settings.data_dir.exists()
+
+    env = persistence_env(settings)
+
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["SQLITE_DBNAME"] == str(settings.data_dir / "probe-cart.sqlite")
+    assert settings.data_dir.is_dir()  # created, so that SQLite can create the file
+
+
+def test_a_postgresql_url_is_split_and_unescaped(make_settings: SettingsFactory) -> None:
+    settings = make_settings(
+        database_url="postgresql://shop%40eu:p%40ss%3Aw%2Frd%25@db.internal:6543/orders%2Dmain"
+    )
+
+    env = persistence_env(settings)
+
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["POSTGRES_USER"] == "shop@eu"
+    assert env["POSTGRES_PASSWORD"] == "p@ss:w/rd%"
+    assert env["POSTGRES_HOST"] == "db.internal"
+    assert env["POSTGRES_PORT"] == "6543"
+    assert env["POSTGRES_DBNAME"] == "orders-main"
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://db.internal", "postgresql+psycopg://db.internal/"], ids=["heroku", "sqla"]
+)
+def test_a_postgresql_url_without_port_user_or_db_gets_defaults(
+    make_settings: SettingsFactory, url: str
+) -> None:
+    env = persistence_env(make_settings(database_url=url))
+
+    assert env["POSTGRES_HOST"] == "db.internal"
+    assert env["POSTGRES_PORT"] == "5432"
+    assert env["POSTGRES_USER"] == "postgres"
+    assert env["POSTGRES_PASSWORD"] == ""
+    assert env["POSTGRES_DBNAME"] == "postgres"
+
+
+@pytest.mark.parametrize("url", ["mysql://u:p@h/db", "sqlite:///tmp/x.sqlite", "db.internal/x"])
+def test_an_unsupported_database_url_is_refused(make_settings: SettingsFactory, url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported database URL scheme"):
+        persistence_env(make_settings(database_url=url))
+
+
+# -- positions commit with the events ----------------------------------------------
+
+
+def test_save_commits_several_positions_with_the_events(store: ProbeSink) -> None:
+    # Given no positions yet
+    assert store.position("orders.events:0") == 0
+
+    # When two tallies are saved with the positions of two partitions
+    first, second = Tally(1), Tally(2)
+    first.count_one("e1", "o1", 7)
+    store.save(
+        first,
+        second,
+        trackings=[Tracking("orders.events:0", 7), Tracking("orders.events:3", 2)],
+    )
+
+    # Then the events and both positions are stored
+    assert store.max_notification_id() == 3
+    assert store.position("orders.events:0") == 7
+    assert store.position("orders.events:3") == 2
+    assert store.position("orders.events:1") == 0
+
+    # And the next save moves only the positions it names
+    store.save(Tally(3), trackings=[Tracking("orders.events:0", 9)])
+    assert store.position("orders.events:0") == 9
+    assert store.position("orders.events:3") == 2
+
+
+@pytest.mark.parametrize("stale", [5, 4], ids=["equal", "behind"])
+def test_a_position_not_past_the_saved_one_rejects_the_whole_save(
+    store: ProbeSink, stale: int
+) -> None:
+    # Given positions 5 and 2 saved with one event
+    store.save(Tally(1), trackings=[Tracking("orders.events:0", 5), Tracking("orders.events:1", 2)])
+
+    # When a save carries a good position and one not past the saved one
+    newcomer = Tally(2)
+    with pytest.raises(IntegrityError):
+        store.save(
+            newcomer,
+            trackings=[Tracking("orders.events:1", 3), Tracking("orders.events:0", stale)],
+        )
+
+    # Then nothing of it was written: no event, no position
+    assert store.max_notification_id() == 1
+    assert store.position("orders.events:0") == 5
+    assert store.position("orders.events:1") == 2
+    with pytest.raises(AggregateNotFoundError):
+        store.repository.get(newcomer.id)
+
+
+def test_record_position_alone_moves_forward_only(store: ProbeSink) -> None:
+    store.record_position(Tracking("outbox-relay", 4))
+    with pytest.raises(IntegrityError):
+        store.record_position(Tracking("outbox-relay", 4))
+    assert store.position("outbox-relay") == 4
+
+
+def test_on_saved_is_called_after_each_save_that_stored_events(store: ProbeSink) -> None:
+    calls: list[int] = []
+    store.on_saved = lambda: calls.append(store.max_notification_id())
+
+    store.save(Tally(1))
+    store.save(trackings=[Tracking("orders.events:0", 1)])  # a position only: nothing to relay
+
+    assert calls == [1]
+
+
+# -- the trusted cache -------------------------------------------------------------
+
+
+def test_forget_evicts_cached_aggregates(sink: ProbeSink) -> None:
+    # Given two saved tallies, both cached
+    one, two = Tally(1), Tally(2)
+    sink.save(one, two)
+    cache = sink.repository.cache
+    assert cache is not None
+    cache.get(one.id)
+    cache.get(two.id)
+
+    # When one of them (and an id never seen) is forgotten
+    sink.forget([one.id, Tally.create_id(63)])
+
+    # Then only that one is gone from the cache, and it still loads from the store
+    with pytest.raises(KeyError):
+        cache.get(one.id)
+    assert cache.get(two.id).id == two.id
+    assert sink.repository.get(one.id).bucket == 1
+
+
+def test_a_version_conflict_raises_and_the_reload_sees_the_newest_version(
+    store: ProbeSink,
+) -> None:
+    # Given a tally saved by this process and counted since by another one
+    tally = Tally(1)
+    store.save(tally)
+    other = ProbeSink(store.settings)
+    theirs = other.repository.get(tally.id)
+    theirs.count_one("e-theirs", "o1", 1)
+    other.save(theirs)
+    other.close()
+
+    # When this process counts on its cached (stale) copy and saves
+    ours = store.repository.get(tally.id)
+    assert ours.version == 1, "the cache is trusted: no query for newer events"
+    ours.count_one("e-ours", "o2", 2)
+    with pytest.raises(IntegrityError):
+        store.save(ours)
+
+    # Then the stale copy is no longer cached; a reload sees the other's count and can save
+    cache = store.repository.cache
+    assert cache is not None
+    with pytest.raises(KeyError):
+        cache.get(tally.id)
+    fresh = store.repository.get(tally.id)
+    assert (fresh.version, fresh.count) == (2, 1)
+    fresh.count_one("e-ours", "o2", 2)
+    store.save(fresh)
+    assert store.repository.get(tally.id).count == 2
+
+
+def test_two_copies_saved_one_after_the_other_conflict(sink: ProbeSink) -> None:
+    # Given two copies of one tally loaded in one process
+    tally = Tally(1)
+    sink.save(tally)
+    first, second = sink.repository.get(tally.id), sink.repository.get(tally.id)
+    assert first is not second
+
+    # When both are changed and saved one after the other
+    first.count_one("e1", "o1", 1)
+    sink.save(first)
+    second.count_one("e2", "o2", 2)
+    with pytest.raises(IntegrityError):
+        sink.save(second)
+
+    # Then the store kept the first, and a reload sees it
+    assert sink.max_notification_id() == 2
+    assert sink.repository.get(tally.id).count == 1
