@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="HTTP bind address.")
     http_port: int = Field(default=8000, description="HTTP port (0: no HTTP server).")
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key for admin and operator endpoints (X-API-Key); unset: they refuse.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
     consumer_group: str | None = Field(
         default=None, description="Kafka consumer group; defaults to the service name."

@@ -139,13 +139,14 @@ def test_record_position_alone_moves_forward_only(store: ProbeSink) -> None:
 
 
 def test_on_saved_is_called_after_each_save_that_stored_events(store: ProbeSink) -> None:
-    calls: list[int] = []
-    store.on_saved = lambda: calls.append(store.max_notification_id())
+    calls: list[str] = []
+    store.on_saved(lambda: calls.append("relay"))
+    store.on_saved(lambda: calls.append("projections"))
 
     store.save(Tally(1))
     store.save(trackings=[Tracking("orders.events:0", 1)])  # a position only: nothing to relay
 
-    assert calls == [1]
+    assert calls == ["relay", "projections"]
 
 
 # -- the trusted cache -------------------------------------------------------------

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from orderflow_devinfra.kafka_reading import read_topic, wait_caught_up
 from orderflow_events import ORDERS_EVENTS, dlq_topic, headers_dict, to_record
 from orderflow_runtime.probe import sample_order
 
 from .conftest import ProbeEnv
-from .kafka_reading import read_topic, wait_caught_up
 
 pytestmark = pytest.mark.integration
 

@@ -8,12 +8,12 @@ from collections import defaultdict
 
 import pytest
 from aiokafka.structs import ConsumerRecord
+from orderflow_devinfra.kafka_reading import read_topic
 from orderflow_events import ORDERS_EVENTS, OrderPlaced, from_record
 from orderflow_runtime.relay import event_id_of
 from orderflow_runtime.store import RELAY_TRACKING_NAME
 
 from .conftest import ProbeEnv
-from .kafka_reading import read_topic
 
 pytestmark = pytest.mark.integration
 

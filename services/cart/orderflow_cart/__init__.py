@@ -1,0 +1,1 @@
+"""orderflow's cart service."""
