@@ -80,9 +80,8 @@ class Shop:
         if sequence is None:
             sequence = self._sequences.get(event.topic, 0) + 1
         self._sequences[event.topic] = max(sequence, self._sequences.get(event.topic, 0))
-        record = to_record(
-            event, event_id=event_id or str(uuid.uuid4()), time=datetime.now(UTC), sequence=sequence
-        )
+        event_id = event_id or str(uuid.uuid4())
+        record = to_record(event, event_id=event_id, time=datetime.now(UTC), sequence=sequence)
         producer = AIOKafkaProducer(bootstrap_servers=self.kafka_bootstrap)
         await producer.start()
         try:
@@ -91,7 +90,7 @@ class Shop:
             )
         finally:
             await producer.stop()
-        return record.headers[1][1].decode() if event_id is None else event_id
+        return event_id
 
     async def events(self, topic: str, *, at_least: int = 1, timeout: float = 30) -> list[Envelope]:
         records = await read_topic(
