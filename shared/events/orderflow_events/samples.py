@@ -68,12 +68,21 @@ def sample_events() -> list[IntegrationEvent]:
         catalog.ProductListed(
             sku=SKU,
             name="T-shirt",
+            category="apparel",
+            image_urls=["https://img.example.com/tshirt-red.jpg"],
+            weight_grams=180,
             price=_eur("19.90"),
             attributes={"colour": "red", "size": "M"},
             reorder_point=5,
             listed_at=_at(-600),
         ),
-        catalog.ProductUpdated(sku=SKU, name="T-shirt, organic", updated_at=_at(-500)),
+        catalog.ProductUpdated(
+            sku=SKU,
+            name="T-shirt, organic",
+            category="apparel",
+            weight_grams=180,
+            updated_at=_at(-500),
+        ),
         catalog.PriceChanged(
             sku=SKU, price=_eur("19.90"), previous_price=_eur("24.90"), changed_at=_at(-400)
         ),
