@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -32,6 +32,10 @@ from orderflow_runtime.store import EventStoreApplication
 log = get_logger(__name__)
 
 
+BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+"""`async def task(stop: asyncio.Event) -> None`: runs until `stop` is set."""
+
+
 @dataclass
 class ServiceSpec:
     """What a service plugs into the chassis."""
@@ -43,6 +47,8 @@ class ServiceSpec:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     api: FastAPI | None = None
     projections: Projections | None = None
+    background: Sequence[BackgroundTask] = ()
+    """Service-specific loops (a dispatcher, a scheduler) run next to the inbox until stop."""
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
@@ -118,6 +124,10 @@ class ServiceRuntime:
                 self.inbox.subscribe(inputs)
                 await consumer.start()
                 tasks.append(asyncio.create_task(self.inbox.run(self.stop), name="inbox"))
+            for task in spec.background:
+                tasks.append(
+                    asyncio.create_task(task(self.stop), name=getattr(task, "__name__", "bg"))
+                )
             if settings.http_port:
                 tasks.append(asyncio.create_task(self._serve_http(), name="http"))
             self._started = True
