@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -32,7 +33,7 @@ from orderflow_runtime.store import EventStoreApplication
 log = get_logger(__name__)
 
 
-BackgroundTask = Callable[[asyncio.Event], Awaitable[None]]
+BackgroundTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 """`async def task(stop: asyncio.Event) -> None`: runs until `stop` is set."""
 
 
