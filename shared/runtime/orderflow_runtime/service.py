@@ -125,10 +125,9 @@ class ServiceRuntime:
                 self.inbox.subscribe(inputs)
                 await consumer.start()
                 tasks.append(asyncio.create_task(self.inbox.run(self.stop), name="inbox"))
-            for task in spec.background:
-                tasks.append(
-                    asyncio.create_task(task(self.stop), name=getattr(task, "__name__", "bg"))
-                )
+            for background in spec.background:
+                name = getattr(background, "__name__", "background")
+                tasks.append(asyncio.create_task(background(self.stop), name=name))
             if settings.http_port:
                 tasks.append(asyncio.create_task(self._serve_http(), name="http"))
             self._started = True

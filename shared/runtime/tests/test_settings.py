@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 PASSWORD = "s3cr%t-pw"
 URL = f"postgresql://cart:{PASSWORD}@db.internal:5432/cart"
+API_KEY = "ak_live_0123456789abcdef"
 
 
 def test_a_service_reads_variables_with_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,16 +54,19 @@ def test_topics_are_named_behind_the_namespace() -> None:
     assert namespaced.topic("orders.events") == "shop-eu.orders.events"
 
 
-def test_the_database_url_is_a_secret_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROBE_DATABASE_URL", URL)
+    monkeypatch.setenv("PROBE_ADMIN_API_KEY", API_KEY)
 
     settings = ProbeSettings(service_name="cart")
 
     assert isinstance(settings.database_url, SecretStr)
     assert settings.database_url.get_secret_value() == URL
+    assert isinstance(settings.admin_api_key, SecretStr)
     for shown in (repr(settings), str(settings), settings.model_dump_json()):
         assert PASSWORD not in shown
         assert "db.internal" not in shown
+        assert API_KEY not in shown
 
 
 def test_without_a_database_url_the_store_is_embedded() -> None:
