@@ -7,6 +7,7 @@ import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
 
 
@@ -70,7 +71,10 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, timeout: float 
     deadline = time.monotonic() + timeout
     lag = -1
     while time.monotonic() < deadline:
-        lag = await group_lag(bootstrap, group, topic)
+        try:
+            lag = await group_lag(bootstrap, group, topic)
+        except KafkaError:  # e.g. the group coordinator is still being elected
+            lag = -1
         if lag == 0:
             return
         await asyncio.sleep(0.2)

@@ -410,3 +410,28 @@ async def test_events_a_handler_triggers_are_stamped_with_the_record_that_caused
 
 def bucket_id_of(record: Record) -> uuid.UUID:
     return bucket_id(uuid.UUID(headers_dict(record.headers)["ce_subject"]).int % BUCKETS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="chassis: Inbox.process publishes a batch's dead letters before its commit; when "
+    "the commit fails, _process_one_by_one publishes them again",
+)
+async def test_a_malformed_record_is_dead_lettered_once_when_its_batch_commit_fails(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a cached tally another process has counted into since (its next save conflicts)
+    inbox, dead_letters = make_inbox(sink, settings)
+    await inbox.process([placed(1, order_id=order_in_bucket(9))])
+    other = ProbeSink(sink.settings)
+    tally = other.repository.get(bucket_id(9))
+    tally.count_one("e-other", "o-other", 0)
+    other.save(tally)
+    other.close()
+
+    # When a batch holds a malformed record and a record for that tally
+    malformed = consumer_record(sample_order(uuid.uuid4()), 2, value=b'{"order_id": ')
+    await inbox.process([malformed, placed(3, order_id=order_in_bucket(9))])
+
+    # Then the malformed record was dead-lettered once
+    assert dead_letters.reasons() == ["malformed_json"]

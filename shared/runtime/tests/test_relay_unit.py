@@ -262,3 +262,32 @@ async def test_the_causation_stamp_becomes_the_cloudevents_extensions(
     assert "ce_causationid" not in second
     assert "traceparent" not in second
     assert second["ce_correlationid"] == str(plain)
+
+
+async def test_run_retries_a_failed_batch_and_is_woken_by_new_events(
+    source: ProbeSource, producer: StubProducer
+) -> None:
+    # Given a running relay (long idle poll) whose first send fails
+    source.place(2)
+    producer.fail_sends = {1}
+    relay = OutboxRelay(source, to_integration, producer, idle_poll_s=60)  # type: ignore[arg-type]
+    source.on_saved(relay.wake)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(200):
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"relay did not get there: sent {len(producer.sent)}")
+
+    # When it retries, then more orders are stored while it idles
+    await until(lambda: source.position(RELAY_TRACKING_NAME) == 2)
+    source.place(1)
+    await until(lambda: source.position(RELAY_TRACKING_NAME) == 3)
+    stop.set()
+    await asyncio.wait_for(running, timeout=2)
+
+    # Then the failed batch was published again and the new order without waiting a poll
+    assert [s.sequence for s in producer.sent] == [2, 1, 2, 3]
