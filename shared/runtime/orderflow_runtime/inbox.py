@@ -139,14 +139,16 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         """Apply a batch: all at once when it can, else record by record."""
         started = time.perf_counter()
         items = [self._parse(record) for record in records]
+        lettered: set[tuple[str, int, int]] = set()  # records dead-lettered: never twice
         try:
             prepared = await asyncio.to_thread(self._prepare, items)
             for letter in prepared.dead_letters:
                 await self._dead_letters.publish(letter)
+                lettered.add((letter.topic, letter.partition, letter.offset))
             await asyncio.to_thread(self._commit, prepared)
         except Exception as error:
             log.info("batch failed; applying its records one by one", error=repr(error))
-            await self._process_one_by_one(items)
+            await self._process_one_by_one(items, lettered)
         HANDLER_SECONDS.labels(self._service).observe(time.perf_counter() - started)
 
     def _parse(self, record: ConsumerRecord[bytes, bytes]) -> _Item:
@@ -208,15 +210,26 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         self._positions.update(prepared.positions)
         self._count(prepared.outcomes)
 
-    async def _process_one_by_one(self, items: Sequence[_Item]) -> None:
+    async def _process_one_by_one(
+        self, items: Sequence[_Item], lettered: set[tuple[str, int, int]]
+    ) -> None:
         for item in items:
             if item.invalid is not None:
+                r = item.record
+                if (r.topic, r.partition, r.offset) in lettered:
+                    continue
                 letter = item.dead_letter(item.invalid.reason, str(item.invalid), 1)
                 await self._dead_letters.publish(letter)
                 continue
             await self._process_single(item)
 
     async def _process_single(self, item: _Item) -> None:
+        envelope = item.envelope
+        assert envelope is not None
+        with bound_contextvars(order_id=envelope.subject, event_id=envelope.id):
+            await self._retry_single(item)
+
+    async def _retry_single(self, item: _Item) -> None:
         attempts = 0
         delay = self._settings.retry_initial_delay_s
         while True:

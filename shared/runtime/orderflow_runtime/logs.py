@@ -13,7 +13,25 @@ __all__ = ["bound_contextvars", "configure_logging", "get_logger"]
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stderr, one object per event, with the service name."""
-    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s", force=True)
+    # Records of standard-library loggers (aiokafka, uvicorn) become JSON lines too.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                merge_contextvars,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.EventRenamer("message"),
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     structlog.configure(
         processors=[

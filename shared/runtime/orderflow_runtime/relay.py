@@ -55,6 +55,12 @@ class OutboxRelay:
         self._position: int | None = None
         self._wake = asyncio.Event()
         self.published = 0
+        self.consecutive_failures = 0
+
+    @property
+    def healthy(self) -> bool:
+        """False after repeated failures (broker away, or an event that cannot be mapped)."""
+        return self.consecutive_failures < 5
 
     def wake(self) -> None:
         """Tell the relay new events were stored (thread-safe via `call_soon_threadsafe`)."""
@@ -67,7 +73,9 @@ class OutboxRelay:
             try:
                 published = await self.publish_next_batch()
                 delay = 0.1
+                self.consecutive_failures = 0
             except Exception as error:  # keep relaying after any failure; position is safe
+                self.consecutive_failures += 1
                 log.warning("relay batch failed, retrying", error=repr(error), delay_s=delay)
                 self._position = None  # re-read the saved position before the next try
                 await sleep_unless(stop, delay)

@@ -81,6 +81,8 @@ class ServiceRuntime:
         checks = {"started": self._started and not self.stop.is_set()}
         if self.spec.input_topics:
             checks["inbox_assigned"] = bool(self.inbox and self.inbox.assigned)
+        if self.relay is not None:
+            checks["relay_healthy"] = self.relay.healthy
         return checks
 
     async def run(self) -> None:

@@ -82,11 +82,15 @@ class EventStoreApplication(Application[Any]):
     def __init__(self, settings: ServiceSettings, **env: str) -> None:
         self.settings = settings
         self._saved_listeners: list[Callable[[], None]] = []
-        cache = {
-            "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
-            "AGGREGATE_CACHE_FASTFORWARD": "y" if settings.aggregate_cache_fastforward else "n",
-            "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
-        }
+        cache = (
+            {  # no cache at all when the size is 0 (eventsourcing reads 0 as unbounded)
+                "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+                "AGGREGATE_CACHE_FASTFORWARD": "y" if settings.aggregate_cache_fastforward else "n",
+                "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+            }
+            if settings.aggregate_cache_size > 0
+            else {}
+        )
         super().__init__(env={**persistence_env(settings), **cache, **env})
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:

@@ -412,11 +412,6 @@ def bucket_id_of(record: Record) -> uuid.UUID:
     return bucket_id(uuid.UUID(headers_dict(record.headers)["ce_subject"]).int % BUCKETS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chassis: Inbox.process publishes a batch's dead letters before its commit; when "
-    "the commit fails, _process_one_by_one publishes them again",
-)
 async def test_a_malformed_record_is_dead_lettered_once_when_its_batch_commit_fails(
     sink: ProbeSink, settings: ProbeSettings
 ) -> None:

@@ -138,7 +138,10 @@ def test_health_readiness_and_metrics_over_http(probe: ProbeEnv) -> None:
     assert metric(source_port, "orderflow_relay_backlog_events", service="probe-source") == 0
     source_ready = get(source_port, "/health/ready")
     assert source_ready is not None
-    assert (source_ready.status_code, source_ready.json()["checks"]) == (200, {"started": True})
+    assert (source_ready.status_code, source_ready.json()["checks"]) == (
+        200,
+        {"started": True, "relay_healthy": True},
+    )
     assert status(source_port, "/health/live") == 200
 
     # And both logged JSON lines only (the HTTP server's and the Kafka client's included)
