@@ -1,6 +1,6 @@
-"""`orderflow demo`: the system on its embedded defaults, with visible progress.
+"""`orderflow pipe`: the chassis pipe alone, with visible progress.
 
-Today this runs the chassis pipe: a local Kafka broker and the two probe services
+A local Kafka broker and the two probe services
 (separate processes, SQLite stores): orders stored by the source are relayed to
 `orders.events` and applied by the sink through its idempotent inbox.
 """
@@ -25,7 +25,7 @@ from rich.table import Table
 console = Console(stderr=True)
 
 
-def demo(
+def pipe(
     orders: Annotated[int, typer.Option(help="How many orders to push through.", min=1)] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:

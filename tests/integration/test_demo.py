@@ -1,4 +1,4 @@
-"""`orderflow demo` as a user runs it: a separate process, on the embedded defaults."""
+"""The `orderflow` command as a user runs it: a separate process, on the embedded defaults."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 
-def test_demo_pushes_every_order_through_the_pipe(kafka_bootstrap: str) -> None:
+def test_pipe_pushes_every_order_through_the_chassis(kafka_bootstrap: str) -> None:
     orderflow = Path(sys.executable).parent / "orderflow"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
     result = subprocess.run(
-        [str(orderflow), "demo", "--orders", "300", "--json"],
+        [str(orderflow), "pipe", "--orders", "300", "--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -1,0 +1,109 @@
+"""`orderflow demo`: the whole shop on its embedded defaults, with visible progress.
+
+A local Kafka broker, the six services as separate processes on SQLite stores, and
+an SMTP sink on loopback standing in for the mail server. The demo lists a
+catalog, receives stock, has customers check out concurrently over the cart API,
+waits until every order has reached a final state, and prints the states and the
+event timeline of one order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from orderflow_devinfra import Infrastructure
+from orderflow_devinfra.mail import MailSink
+from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from rich.console import Console
+
+from orderflow_cli import storefront
+from orderflow_cli.progress import progress_bar
+from orderflow_cli.timeline import order_timeline, print_timeline
+
+console = Console(stderr=True)
+FINAL_STATES = {"delivered", "cancelled", "returned", "partially_returned"}
+
+
+def demo(
+    orders: Annotated[int, typer.Option(help="How many orders customers place.", min=1)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of the customers' baskets.")] = 7,
+) -> None:
+    """Run the shop locally, place orders through it, and show what happened."""
+    started = time.monotonic()
+    rng = random.Random(seed)
+    with (
+        Infrastructure(postgres=False) as infra,
+        tempfile.TemporaryDirectory() as tmp,
+        MailSink() as mail,
+    ):
+        console.print(f"Kafka ({infra.kafka_kind}) at {infra.kafka_bootstrap}; stores in {tmp}")
+        shop = Shop(infra.kafka_bootstrap, None, Path(tmp), namespace="")
+        try:
+            start_services(shop, mail)
+            storefront.seed(shop, units_per_sku=orders * 3)
+            order_ids = place_orders(shop, orders, rng)
+            states = wait_until_final(shop, order_ids)
+            timeline = asyncio.run(order_timeline(infra.kafka_bootstrap, "", order_ids[0]))
+        finally:
+            shop.stop_all()
+        emails = len(mail.messages)
+    result: dict[str, Any] = {
+        "orders": orders,
+        "states": dict(sorted(Counter(states.values()).items())),
+        "emails": emails,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    storefront.print_states(result)
+    print_timeline(order_ids[0], timeline)
+
+
+def start_services(shop: Shop, mail: MailSink) -> None:
+    settings = {
+        "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail.port)},
+        "fulfillment": {"delivery_delay_s": "1"},
+    }
+    with console.status("starting the six services"):
+        for service in SERVICES:
+            shop.launch(service, log_level="WARNING", **settings.get(service, {}))
+        for running in shop.services.values():
+            wait_ready(running)
+    console.print("services ready: " + ", ".join(f"{s} {r.url}" for s, r in shop.services.items()))
+
+
+def place_orders(shop: Shop, count: int, rng: random.Random) -> list[str]:
+    baskets = [storefront.basket(rng) for _ in range(count)]
+    with progress_bar(console) as progress, ThreadPoolExecutor(max_workers=8) as pool:
+        task = progress.add_task("customers checking out", total=count)
+        order_ids = []
+        for order_id in pool.map(lambda b: storefront.checkout(shop, *b), enumerate(baskets)):
+            order_ids.append(order_id)
+            progress.advance(task)
+    return order_ids
+
+
+def wait_until_final(shop: Shop, order_ids: list[str], timeout: float = 300) -> dict[str, str]:
+    states: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    with progress_bar(console) as progress:
+        task = progress.add_task("orders reaching a final state", total=len(order_ids))
+        while time.monotonic() < deadline:
+            states = storefront.order_states(shop, order_ids)
+            done = sum(state in FINAL_STATES for state in states.values())
+            progress.update(task, completed=done)
+            if done == len(order_ids):
+                break
+            time.sleep(0.5)
+    return states
