@@ -27,7 +27,7 @@ class EventContext:
 
 _NO_CONTEXT = EventContext()
 _current: ContextVar[EventContext | None] = ContextVar("orderflow_event_context", default=None)
-_ATTR = "caused_by"
+_ATTR = "_orderflow_cause"  # unlikely to clash with a field of a domain event
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
 from pydantic import SecretStr
 
 from orderflow_runtime.problems import Unauthorized
@@ -29,7 +29,7 @@ def require_api_key(key: SecretStr | None) -> Callable[[Request], None]:
     return check
 
 
-def api_key_dependency(key: SecretStr | None) -> object:
+def api_key_dependency(key: SecretStr | None) -> params.Depends:
     """`dependencies=[api_key_dependency(settings.admin_api_key)]` on an admin router."""
     return Depends(require_api_key(key))
 
