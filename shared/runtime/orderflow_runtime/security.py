@@ -31,7 +31,8 @@ def require_api_key(key: SecretStr | None) -> Callable[[Request], None]:
 
 def api_key_dependency(key: SecretStr | None) -> params.Depends:
     """`dependencies=[api_key_dependency(settings.admin_api_key)]` on an admin router."""
-    return Depends(require_api_key(key))
+    dependency: params.Depends = Depends(require_api_key(key))
+    return dependency
 
 
 def _bearer(header: str | None) -> str | None:
