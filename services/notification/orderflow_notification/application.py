@@ -1,0 +1,108 @@
+"""The notification store and its use cases: claim a notice, record how sending went."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from orderflow_runtime.context import EventContext, event_context
+from orderflow_runtime.store import EventStoreApplication
+
+from orderflow_notification.contacts import OrderContact
+from orderflow_notification.domain import UNKNOWN_OUTCOME, Notice, NoticeStatus
+
+
+@dataclass(frozen=True)
+class ClaimedNotice:
+    """What the dispatcher needs to send a notice it claimed."""
+
+    id: UUID
+    order_id: UUID
+    template: str
+    channel: str
+    recipient: str
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ParkedNotice:
+    """A notice waiting for the order's contact details (OrderPlaced not seen yet)."""
+
+    template: str
+    caused_by: UUID
+
+
+class NotificationApplication(EventStoreApplication):
+    name = "Notification"
+
+    def claim(self, notice_id: UUID, at: datetime) -> ClaimedNotice | None:
+        """Claim a requested notice in its own transaction; None if it is not ours to send.
+
+        The save is a version check: of two dispatchers claiming one notice, one wins.
+        """
+        notice = self._notice(notice_id)
+        if notice is None or notice.status != NoticeStatus.REQUESTED:
+            return None
+        with self._context(notice):
+            notice.claim(at)
+        try:
+            self.save(notice)
+        except IntegrityError:  # claimed by someone else meanwhile (or our cache was stale)
+            return None
+        return ClaimedNotice(
+            notice.id,
+            notice.order_id,
+            notice.template,
+            notice.channel,
+            notice.recipient,
+            notice.context,
+        )
+
+    def record_sent(self, notice_id: UUID, attempts: int, at: datetime) -> None:
+        notice = self._existing(notice_id)
+        with self._context(notice):
+            notice.mark_sent(attempts, at)
+        self.save(notice)
+
+    def record_failed(self, notice_id: UUID, error: str, attempts: int, at: datetime) -> None:
+        notice = self._existing(notice_id)
+        with self._context(notice):
+            notice.mark_failed(error, attempts, at)
+        self.save(notice)
+
+    def abandon_claim(self, notice_id: UUID, at: datetime) -> bool:
+        """A claim left by an earlier run: failed with an unknown outcome, never re-sent."""
+        notice = self._notice(notice_id)
+        if notice is None or notice.status != NoticeStatus.CLAIMED:
+            return False
+        with self._context(notice):
+            notice.mark_failed(UNKNOWN_OUTCOME, 1, at)
+        self.save(notice)
+        return True
+
+    def awaiting_contact(self, order_id: UUID) -> list[ParkedNotice]:
+        try:
+            contact: OrderContact = self.repository.get(OrderContact.create_id(order_id))
+        except AggregateNotFoundError:
+            return []
+        return [ParkedNotice(p["template"], p["cause_id"]) for p in contact.parked]
+
+    def _notice(self, notice_id: UUID) -> Notice | None:
+        try:
+            return self._existing(notice_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _existing(self, notice_id: UUID) -> Notice:
+        notice: Notice = self.repository.get(notice_id)
+        return notice
+
+    @staticmethod
+    def _context(notice: Notice) -> Any:
+        """What the relay puts in the published event's causation headers."""
+        context = EventContext(str(notice.cause_id), str(notice.order_id), notice.traceparent)
+        return event_context(context)

@@ -1,0 +1,142 @@
+"""The notices read model: status per notice, for operators and for the dispatcher.
+
+The dispatcher finds pending (requested) and abandoned (claimed) notices here; the
+store stays the judge (claiming re-checks the aggregate), so lag is harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from orderflow_runtime.projections import ReadModel
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+)
+
+from orderflow_notification.domain import Notice, NoticeStatus
+
+metadata = MetaData()
+notices = Table(
+    "notification_notices",
+    metadata,
+    Column("notice_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False, index=True),
+    Column("template", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("caused_by", String(36), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", String(500)),
+)
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    notice_id: UUID
+    order_id: UUID
+    template: str
+    channel: str
+    status: NoticeStatus
+    caused_by: UUID
+    requested_at: datetime
+    claimed_at: datetime | None
+    sent_at: datetime | None
+    failed_at: datetime | None
+    attempts: int
+    error: str | None
+
+
+class NoticesView(ReadModel):
+    name: ClassVar[str] = "notification.notices"
+    metadata: ClassVar[MetaData] = metadata
+
+    def project(self, domain_event: Any, conn: Connection) -> None:
+        key = str(domain_event.originator_id)
+        row = notices.c.notice_id == key
+        if isinstance(domain_event, Notice.Requested):
+            conn.execute(
+                notices.insert().values(
+                    notice_id=key,
+                    order_id=str(domain_event.order_id),
+                    template=domain_event.template,
+                    channel=domain_event.channel,
+                    status=NoticeStatus.REQUESTED.value,
+                    caused_by=str(domain_event.cause_id),
+                    requested_at=domain_event.timestamp,
+                    attempts=0,
+                )
+            )
+        elif isinstance(domain_event, Notice.Claimed):
+            values = {"status": NoticeStatus.CLAIMED.value, "claimed_at": domain_event.at}
+            conn.execute(notices.update().where(row).values(values))
+        elif isinstance(domain_event, Notice.Sent):
+            values = {
+                "status": NoticeStatus.SENT.value,
+                "sent_at": domain_event.at,
+                "attempts": domain_event.attempts,
+            }
+            conn.execute(notices.update().where(row).values(values))
+        elif isinstance(domain_event, Notice.Failed):
+            values = {
+                "status": NoticeStatus.FAILED.value,
+                "failed_at": domain_event.at,
+                "attempts": domain_event.attempts,
+                "error": domain_event.error,
+            }
+            conn.execute(notices.update().where(row).values(values))
+
+
+def list_notices(
+    engine: Engine,
+    *,
+    order_id: UUID | None = None,
+    status: NoticeStatus | None = None,
+    limit: int = 100,
+) -> list[NoticeRow]:
+    """Notices, oldest request first."""
+    query = select(notices).order_by(notices.c.requested_at, notices.c.notice_id).limit(limit)
+    if order_id is not None:
+        query = query.where(notices.c.order_id == str(order_id))
+    if status is not None:
+        query = query.where(notices.c.status == status.value)
+    with engine.connect() as conn:
+        return [_row(mapping) for mapping in conn.execute(query).mappings()]
+
+
+def _row(m: Any) -> NoticeRow:
+    return NoticeRow(
+        notice_id=UUID(m["notice_id"]),
+        order_id=UUID(m["order_id"]),
+        template=m["template"],
+        channel=m["channel"],
+        status=NoticeStatus(m["status"]),
+        caused_by=UUID(m["caused_by"]),
+        requested_at=_utc(m["requested_at"]) or datetime.min.replace(tzinfo=UTC),
+        claimed_at=_utc(m["claimed_at"]),
+        sent_at=_utc(m["sent_at"]),
+        failed_at=_utc(m["failed_at"]),
+        attempts=m["attempts"],
+        error=m["error"],
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

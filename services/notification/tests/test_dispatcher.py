@@ -1,0 +1,250 @@
+"""The dispatcher: claim -> send -> record; at most once, bounded retries, never dies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from orderflow_events import NotificationFailed, NotificationSent, OrderPlaced, Shipped
+from orderflow_notification.application import NotificationApplication
+from orderflow_notification.channels import DeliveryError
+from orderflow_notification.dispatcher import Dispatcher
+from orderflow_notification.domain import UNKNOWN_OUTCOME, Notice, NoticeStatus, notice_id
+from orderflow_notification.mapping import to_integration
+from orderflow_notification.settings import NotificationSettings
+
+
+def confirmation(app: NotificationApplication, order_id: UUID, channel: str = "email") -> Notice:
+    found: Notice = app.repository.get(notice_id(order_id, "order_confirmation", channel))
+    return found
+
+
+def published(app: NotificationApplication) -> list[Any]:
+    """What the relay would publish: every stored event mapped to its integration event."""
+    events = []
+    for note in app.process_recorder.select_notifications(start=1, limit=1000):
+        mapped = to_integration(app.mapper.to_domain_event(note))
+        if mapped is not None:
+            events.append(mapped)
+    return events
+
+
+def run_round(dispatcher: Dispatcher) -> int:
+    return asyncio.run(dispatcher.dispatch_pending(asyncio.Event()))
+
+
+def test_a_requested_notice_is_rendered_sent_once_and_published(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+) -> None:
+    order_id = uuid4()
+    placed = deliver(make(OrderPlaced, order_id))
+
+    assert run_round(dispatcher) == 1
+    assert run_round(dispatcher) == 0  # nothing pending any more
+
+    [outgoing] = email_transport.sent
+    assert outgoing.recipient == "ada@example.com"
+    assert outgoing.notice_id == notice_id(order_id, "order_confirmation", "email")
+    assert "Total: 53.19 EUR" in outgoing.message.text
+    assert "2 x T-shirt (TSHIRT-RED-M) at 19.90 EUR = 39.80 EUR" in outgoing.message.text
+    assert confirmation(app, order_id).status == NoticeStatus.SENT
+    [sent] = published(app)
+    assert isinstance(sent, NotificationSent)
+    assert (sent.order_id, sent.template, sent.channel) == (order_id, "order_confirmation", "email")
+    assert sent.caused_by == UUID(placed.id)
+    assert sent.notification_id == outgoing.notice_id
+
+
+def test_transient_errors_are_retried_then_sent(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    email_transport.errors = [DeliveryError("421 busy", transient=True)] * 2
+
+    run_round(dispatcher)
+
+    assert email_transport.calls == 3
+    assert confirmation(app, order_id).attempts == 3
+    assert confirmation(app, order_id).status == NoticeStatus.SENT
+
+
+def test_retries_are_bounded_then_the_notice_fails_without_the_address(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    settings: NotificationSettings,
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    email_transport.errors = [DeliveryError("451 greylisted", transient=True)] * 10
+
+    run_round(dispatcher)
+
+    assert email_transport.calls == settings.send_max_attempts == 3
+    [failed] = published(app)
+    assert isinstance(failed, NotificationFailed)
+    assert failed.attempts == 3
+    assert failed.error == "451 greylisted"
+    assert run_round(dispatcher) == 0  # a failed notice is not tried again
+
+
+def test_a_permanent_refusal_is_not_retried(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    email_transport.errors = [DeliveryError("550 no such mailbox", transient=False)]
+
+    run_round(dispatcher)
+
+    assert email_transport.calls == 1
+    assert confirmation(app, order_id).status == NoticeStatus.FAILED
+
+
+def test_an_unexpected_transport_error_fails_the_notice_without_retry(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    email_transport.errors = [RuntimeError("ada@example.com broke it")]
+
+    run_round(dispatcher)
+
+    assert email_transport.calls == 1
+    [failed] = published(app)
+    assert isinstance(failed, NotificationFailed)
+    assert "ada@example.com" not in failed.error
+
+
+def test_sms_goes_to_the_phone_through_its_own_transport(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    sms_transport: Any,
+) -> None:
+    order_id = uuid4()
+    placed = make(OrderPlaced, order_id)
+    address = placed.shipping_address.model_copy(update={"phone": "+4479460000"})
+    deliver(placed.model_copy(update={"shipping_address": address}))
+
+    run_round(dispatcher)
+
+    [sms] = sms_transport.sent
+    assert sms.recipient == "+4479460000"
+    assert "confirmed" in sms.message.sms
+    assert confirmation(app, order_id, "sms").status == NoticeStatus.SENT
+
+
+def test_a_claim_left_by_a_crash_is_failed_at_start_and_never_sent(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+) -> None:
+    # Given a notice claimed by a run that died before recording the outcome
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    claimed = app.claim(notice_id(order_id, "order_confirmation", "email"), dispatcher.clock())
+    assert claimed is not None
+
+    # When the dispatcher starts again
+    assert dispatcher.recover() == 1
+    run_round(dispatcher)
+
+    # Then it is failed with an unknown outcome, and nothing was sent
+    assert email_transport.calls == 0
+    [failed] = published(app)
+    assert isinstance(failed, NotificationFailed)
+    assert failed.error == UNKNOWN_OUTCOME
+
+
+def test_of_two_dispatchers_only_one_claims_a_notice(
+    app: NotificationApplication, settings: NotificationSettings, deliver: Any, make: Any
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    id_ = notice_id(order_id, "order_confirmation", "email")
+    rival = NotificationApplication(settings)
+    try:
+        rival.repository.get(id_)  # the rival has it cached as requested
+        assert app.claim(id_, datetime.now(UTC)) is not None
+        assert rival.claim(id_, datetime.now(UTC)) is None  # its save is a version conflict
+        assert rival.claim(id_, datetime.now(UTC)) is None  # and reloaded: claimed already
+    finally:
+        rival.close()
+
+
+def test_shipping_notice_parked_before_the_order_is_sent_once_it_is_known(
+    dispatcher: Dispatcher, deliver: Any, make: Any, email_transport: Any
+) -> None:
+    order_id = uuid4()
+    deliver(make(Shipped, order_id, tracking_number="1Z999"))
+    assert run_round(dispatcher) == 0
+
+    deliver(make(OrderPlaced, order_id))
+    run_round(dispatcher)
+
+    subjects = [o.message.subject for o in email_transport.sent]
+    assert len(subjects) == 2
+    assert any("has shipped" in s for s in subjects)
+    assert any("1Z999" in o.message.text for o in email_transport.sent)
+
+
+async def test_the_loop_survives_failures_and_keeps_sending(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given a store read that fails once
+    calls = {"n": 0}
+    pending = dispatcher.pending
+
+    def flaky() -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("database away")
+        return pending()
+
+    monkeypatch.setattr(dispatcher, "pending", flaky)
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+
+    # When the loop runs
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    for _ in range(100):
+        if email_transport.sent:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+    # Then it went on after the failure and sent the notice
+    assert calls["n"] >= 2
+    assert len(email_transport.sent) == 1
