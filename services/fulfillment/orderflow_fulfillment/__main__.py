@@ -1,0 +1,3 @@
+from orderflow_fulfillment.main import main
+
+main()

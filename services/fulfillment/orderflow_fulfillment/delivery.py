@@ -1,0 +1,86 @@
+"""The sandbox carriers' side of delivery: each parcel is confirmed `delay_s` after it
+shipped, by a call to our own carrier webhook, as a real carrier would call it.
+
+What is due comes from the shipments read model, so parcels shipped before a
+restart are still confirmed after it. The webhook ignores repeats, so a call that
+is made twice (a crash after the call, before the read model caught up) is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from orderflow_runtime.logs import get_logger
+from orderflow_runtime.waiting import sleep_unless
+from pydantic import SecretStr
+from sqlalchemy import Engine
+
+from orderflow_fulfillment.projections import InTransit, in_transit
+
+log = get_logger(__name__)
+
+
+class SandboxDeliveries:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        base_url: str | None,
+        webhook_key: SecretStr | None,
+        carriers: Collection[str],
+        delay_s: float,
+        poll_s: float,
+    ) -> None:
+        self._engine = engine
+        self._base_url = base_url
+        self._headers = {"X-API-Key": webhook_key.get_secret_value()} if webhook_key else {}
+        self._carriers = set(carriers)
+        self._delay = timedelta(seconds=delay_s)
+        self._poll_s = poll_s
+        self._confirmed: set[str] = set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Confirm due deliveries until `stop` (a background task of the chassis)."""
+        if not self._delay or self._base_url is None:
+            log.info("sandbox deliveries are off", has_http=self._base_url is not None)
+            await stop.wait()  # returning early would stop the whole service
+            return
+        async with httpx.AsyncClient(base_url=self._base_url, timeout=10) as http:
+            while not stop.is_set():
+                try:
+                    await self.confirm_due(http, datetime.now(UTC))
+                except Exception as error:  # keep going: the next round retries
+                    log.warning("sandbox deliveries failed", error=repr(error))
+                await sleep_unless(stop, self._poll_s)
+
+    async def confirm_due(self, http: httpx.AsyncClient, now: datetime) -> int:
+        """Call the webhook for every parcel due by `now`; returns how many were confirmed."""
+        parcels = await asyncio.to_thread(in_transit, self._engine)
+        self._confirmed &= {parcel.tracking_number for parcel in parcels}
+        confirmed = 0
+        for parcel in parcels:
+            if (
+                parcel.carrier in self._carriers
+                and parcel.tracking_number not in self._confirmed
+                and parcel.shipped_at + self._delay <= now
+            ):
+                confirmed += await self._confirm(http, parcel)
+        return confirmed
+
+    async def _confirm(self, http: httpx.AsyncClient, parcel: InTransit) -> int:
+        update = {
+            "tracking_number": parcel.tracking_number,
+            "status": "delivered",
+            "occurred_at": (parcel.shipped_at + self._delay).isoformat(),
+        }
+        response = await http.post(
+            f"/carriers/{parcel.carrier}/webhook", json=update, headers=self._headers
+        )
+        if response.status_code != 200:
+            log.warning("webhook refused a delivery", status=response.status_code)
+            return 0
+        self._confirmed.add(parcel.tracking_number)
+        return 1

@@ -1,0 +1,3 @@
+from orderflow_payment.main import main
+
+main()
