@@ -1,0 +1,135 @@
+"""The `inventory_stock` read model: the levels of every sku, for `GET /stock`.
+
+Rows change by the deltas of each StockItem event, applied only onto the row's
+previous version: applying an event twice (two processes on one database, a
+rebuild racing a catch-up) changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from orderflow_runtime.projections import ReadModel
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
+
+from orderflow_inventory.domain import (
+    StockCommittedEvent,
+    StockCreatedEvent,
+    StockDeactivatedEvent,
+    StockItemEvent,
+    StockLevels,
+    StockReceivedEvent,
+    StockReleasedEvent,
+    StockReservedEvent,
+    StockThresholdsSetEvent,
+)
+
+metadata = MetaData()
+stock = Table(
+    "inventory_stock",
+    metadata,
+    Column("stock_id", String(36), primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("committed", Integer, nullable=False),
+    Column("reorder_point", Integer, nullable=False),
+    Column("reorder_quantity", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+c = stock.c
+Changes = Callable[[Any], dict[str, Any]]
+_CHANGES: list[tuple[type[Any], Changes]] = [
+    (StockReceivedEvent, lambda e: {"on_hand": c.on_hand + e.quantity}),
+    (StockReservedEvent, lambda e: {"reserved": c.reserved + e.quantity}),
+    (StockReleasedEvent, lambda e: {"reserved": c.reserved - e.quantity}),
+    (
+        StockCommittedEvent,
+        lambda e: {
+            "on_hand": c.on_hand - e.quantity,
+            "reserved": c.reserved - e.quantity,
+            "committed": c.committed + e.quantity,
+        },
+    ),
+    (
+        StockThresholdsSetEvent,
+        lambda e: {"reorder_point": e.reorder_point, "reorder_quantity": e.reorder_quantity},
+    ),
+    (StockDeactivatedEvent, lambda e: {"active": False}),
+]
+
+
+class StockReadModel(ReadModel):
+    name: ClassVar[str] = "inventory.stock"
+    metadata: ClassVar[MetaData] = metadata
+
+    def project(self, domain_event: Any, conn: Connection) -> None:
+        if not isinstance(domain_event, StockItemEvent):
+            return
+        key, version = str(domain_event.originator_id), domain_event.originator_version
+        if isinstance(domain_event, StockCreatedEvent):
+            if conn.execute(select(c.stock_id).where(c.stock_id == key)).first() is None:
+                conn.execute(stock.insert().values(**_created(domain_event, key, version)))
+            return
+        values: dict[str, Any] = {}
+        for kind, changes in _CHANGES:
+            if isinstance(domain_event, kind):
+                values = changes(domain_event)
+        # Every event moves the version on, even one that changes no level (a reorder).
+        conn.execute(
+            stock.update()
+            .where(c.stock_id == key, c.version == version - 1)
+            .values(**values, version=version)
+        )
+
+
+def _created(e: Any, key: str, version: int) -> dict[str, Any]:
+    return {
+        "stock_id": key,
+        "sku": e.sku,
+        "on_hand": 0,
+        "reserved": 0,
+        "committed": 0,
+        "reorder_point": e.reorder_point,
+        "reorder_quantity": e.reorder_quantity,
+        "active": True,
+        "version": version,
+    }
+
+
+def list_stock(
+    conn: Connection, *, page: int, size: int, low_only: bool
+) -> tuple[list[StockLevels], int]:
+    """One page of stock levels by sku, and how many there are in all."""
+    conditions: list[ColumnElement[bool]] = []
+    if low_only:
+        conditions.append(c.on_hand - c.reserved < c.reorder_point)
+    total = conn.execute(select(func.count()).select_from(stock).where(*conditions)).scalar()
+    query = select(stock).where(*conditions).order_by(c.sku).limit(size).offset((page - 1) * size)
+    levels = [
+        StockLevels(
+            sku=row.sku,
+            on_hand=row.on_hand,
+            reserved=row.reserved,
+            available=row.on_hand - row.reserved,
+            committed=row.committed,
+            reorder_point=row.reorder_point,
+            reorder_quantity=row.reorder_quantity,
+            active=row.active,
+        )
+        for row in conn.execute(query)
+    ]
+    return levels, int(total or 0)
