@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
-from eventsourcing.persistence import InterfaceError, OperationalError, Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from orderflow_events import Envelope, InvalidRecord, from_record
 
 from orderflow_runtime.context import EventContext, event_context
@@ -230,7 +230,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._retry_single(item)
 
     async def _retry_single(self, item: _Item) -> None:
-        attempts = 0
+        attempts, weight = 0, 0.0
         delay = self._settings.retry_initial_delay_s
         while True:
             try:
@@ -240,9 +240,12 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
                 RETRIES.labels(self._service, type(error).__name__).inc()
                 log.warning("store unavailable; retrying", error=repr(error), delay_s=delay)
             except Exception as error:
+                # A version conflict is another writer winning a race: it weighs a tenth of
+                # a failure, so contention between replicas does not dead-letter a record.
                 attempts += 1
+                weight += 0.1 if isinstance(error, IntegrityError) else 1
                 RETRIES.labels(self._service, type(error).__name__).inc()
-                if attempts >= self._settings.inbox_max_attempts:
+                if weight >= self._settings.inbox_max_attempts:
                     await self._dead_letter_after_failures(item, error, attempts)
                     return
                 log.warning("record failed; retrying", error=repr(error), attempt=attempts)
