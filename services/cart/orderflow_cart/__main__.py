@@ -1,0 +1,5 @@
+"""`python -m orderflow_cart`: run the cart service."""
+
+from orderflow_cart.main import main
+
+main()
