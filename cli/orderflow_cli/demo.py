@@ -21,8 +21,10 @@ from typing import Annotated, Any
 
 import typer
 from orderflow_devinfra import Infrastructure
+from orderflow_devinfra.kafka_reading import wait_caught_up
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from orderflow_events import FULFILLMENT_EVENTS, ORDERS_EVENTS, PAYMENT_EVENTS
 from rich.console import Console
 
 from orderflow_cli import storefront
@@ -53,6 +55,7 @@ def demo(
             storefront.seed(shop, units_per_sku=orders * 3)
             order_ids = place_orders(shop, orders, rng)
             states = wait_until_final(shop, order_ids)
+            wait_for_notices(shop, infra.kafka_bootstrap)
             timeline = asyncio.run(order_timeline(infra.kafka_bootstrap, "", order_ids[0]))
         finally:
             shop.stop_all()
@@ -92,6 +95,16 @@ def place_orders(shop: Shop, count: int, rng: random.Random) -> list[str]:
             order_ids.append(order_id)
             progress.advance(task)
     return order_ids
+
+
+def wait_for_notices(shop: Shop, bootstrap: str, timeout: float = 60) -> None:
+    """Until the notification service has read every event and sent what they asked for."""
+    deadline = time.monotonic() + timeout
+    with console.status("sending the last notices"):
+        for topic in (ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS):
+            asyncio.run(wait_caught_up(bootstrap, "notification", topic, timeout=timeout))
+        while storefront.notices_pending(shop) and time.monotonic() < deadline:
+            time.sleep(0.3)
 
 
 def wait_until_final(shop: Shop, order_ids: list[str], timeout: float = 300) -> dict[str, str]:

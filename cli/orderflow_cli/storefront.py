@@ -104,6 +104,15 @@ def order_states(shop: Shop, order_ids: list[str]) -> dict[str, str]:
         return {oid: cart.get(f"/orders/{oid}").json().get("status", "?") for oid in order_ids}
 
 
+def notices_pending(shop: Shop) -> int:
+    """Notices requested or being sent (the notification service's own backlog)."""
+    with _http(shop, "notification") as notification:
+        return sum(
+            len(notification.get("/notices", params={"status": status}).json())
+            for status in ("requested", "claimed")
+        )
+
+
 def print_states(result: dict[str, Any]) -> None:
     table = Table(title=f"{result['orders']} orders after {result['seconds']} s")
     table.add_column("final state")
@@ -111,7 +120,7 @@ def print_states(result: dict[str, Any]) -> None:
     for state, count in result["states"].items():
         table.add_row(state, str(count))
     table.add_row("emails sent", str(result["emails"]))
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def _retry(attempt: Any, times: int = 100) -> None:

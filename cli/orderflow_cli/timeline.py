@@ -81,4 +81,4 @@ def print_timeline(order_id: str, events: list[Envelope]) -> None:
             names.get(event.causation_id or "", "-"),
         )
         previous = event.time
-    Console().print(table)
+    Console(width=160).print(table)

@@ -25,3 +25,21 @@ def test_pipe_pushes_every_order_through_the_chassis(kafka_bootstrap: str) -> No
     assert summary["orders"] == 300
     assert summary["published"] == 300
     assert summary["applied"] == 300
+
+
+def test_demo_runs_the_whole_shop(kafka_bootstrap: str) -> None:
+    orderflow = Path(sys.executable).parent / "orderflow"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    result = subprocess.run(
+        [str(orderflow), "demo", "--orders", "12", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["orders"] == 12
+    assert summary["states"] == {"delivered": 12}
+    assert summary["emails"] == 36  # confirmation, shipping and delivery for each order

@@ -36,7 +36,7 @@ async def test_an_order_goes_from_checkout_to_delivery(whole_shop: Shop, mail: M
     # And the payment was captured and the stock committed
     captured = await whole_shop.wait_for(PAYMENT_EVENTS, about(order_id, PaymentCaptured))
     assert isinstance(captured.data, PaymentCaptured)
-    assert format(captured.data.amount.amount, "f") == final["total"]["amount"]
+    assert format(captured.data.amount.amount, "f") == final["amounts"]["total"]["amount"]
     await whole_shop.wait_for(INVENTORY_EVENTS, about(order_id, StockCommitted))
     placed = await whole_shop.wait_for(ORDERS_EVENTS, about(order_id))
     assert captured.correlation_id == placed.correlation_id == order_id
