@@ -34,6 +34,7 @@ from orderflow_events.fulfillment import (
     ReturnLabel,
     ReturnReceived,
     ReturnRejected,
+    ShipmentStopped,
     Shipped,
 )
 from orderflow_events.inventory import (
@@ -51,6 +52,7 @@ from orderflow_events.money import CurrencyMismatch, Money, quantize
 from orderflow_events.notification import Channel, NotificationFailed, NotificationSent
 from orderflow_events.orders import (
     Address,
+    CancellationRequested,
     CancelReason,
     OrderCancelled,
     OrderLine,
@@ -94,6 +96,7 @@ __all__ = [
     "TOPIC_SERVICE",
     "Address",
     "CancelReason",
+    "CancellationRequested",
     "Channel",
     "CurrencyMismatch",
     "Delivered",
@@ -127,6 +130,7 @@ __all__ = [
     "ReturnReceived",
     "ReturnRejected",
     "ReturnRequested",
+    "ShipmentStopped",
     "Shipped",
     "ShippingMethod",
     "SkuEvent",

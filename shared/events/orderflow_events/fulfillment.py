@@ -45,6 +45,18 @@ class Delivered(FulfillmentEvent):
     delivered_at: UtcDateTime = Field(description="When the carrier delivered.")
 
 
+class ShipmentStopped(FulfillmentEvent):
+    """Fulfillment's answer to CancellationRequested: this order will not ship."""
+
+    type_stem: ClassVar[str] = "fulfillment.shipment_stopped"
+
+    shipment_id: UUID | None = Field(
+        default=None, description="The shipment stopped; None if none was started yet."
+    )
+    reason: ShortText = Field(description="Why it stopped, e.g. 'customer' or 'expired'.")
+    stopped_at: UtcDateTime = Field(description="When fulfillment stopped the order.")
+
+
 class ReturnLabel(ContractModel):
     """A prepaid label the customer prints to send goods back."""
 

@@ -116,6 +116,21 @@ class OrderCancelled(OrdersEvent):
     cancelled_at: UtcDateTime = Field(description="When the order was cancelled.")
 
 
+class CancellationRequested(OrdersEvent):
+    """The customer (or a missed deadline) wants the order stopped before it ships.
+
+    Fulfillment decides: it answers ShipmentStopped if the parcel has not left,
+    after which cart publishes OrderCancelled; if the parcel left first, Shipped is
+    the answer and the order is not cancelled. One outcome, never both.
+    """
+
+    type_stem: ClassVar[str] = "orders.cancellation_requested"
+
+    reason: CancelReason = Field(description="'customer' or 'expired'.")
+    detail: ShortText | None = Field(default=None, description="Human-readable context.")
+    requested_at: UtcDateTime = Field(description="When the cancellation was asked for.")
+
+
 class ReturnRequested(OrdersEvent):
     """A customer asked to return some delivered units (partial and repeated returns allowed)."""
 

@@ -125,6 +125,16 @@ def sample_events() -> list[IntegrationEvent]:
             committed_at=_at(61),
         ),
         fulfillment.Delivered(order_id=ORDER_ID, shipment_id=SHIPMENT_ID, delivered_at=_at(1440)),
+        orders.CancellationRequested(
+            order_id=UUID("0f7c2d7e-54c4-4c1c-8f51-4c1d7d3c9a11"),
+            reason=orders.CancelReason.CUSTOMER,
+            requested_at=_at(5),
+        ),
+        fulfillment.ShipmentStopped(
+            order_id=UUID("0f7c2d7e-54c4-4c1c-8f51-4c1d7d3c9a11"),
+            reason="customer",
+            stopped_at=_at(6),
+        ),
         orders.ReturnRequested(
             order_id=ORDER_ID,
             return_id=RETURN_ID,
