@@ -190,18 +190,34 @@ class Shop:
 
 
 def wait_ready(service: RunningService, timeout: float = 60) -> None:
+    """Until the service answers ready; relaunched on a new port if its port was taken.
+
+    Ports are picked free but only bound by the child later: another process may
+    take one in between (seen when several test runs share a machine).
+    """
+    for _ in range(3):
+        if _ready_or_port_taken(service, timeout):
+            return
+        service.config.http_port = free_port()
+        service.process = service.config.process(service.process.log_path.parent).start()
+    raise AssertionError(f"{service.config.service}: no free port after 3 tries")
+
+
+def _ready_or_port_taken(service: RunningService, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     with service.client() as http:
         while time.monotonic() < deadline:
             try:
                 if http.get("/health/ready").status_code == 200:
-                    return
+                    return True
             except httpx.TransportError:
                 pass
+            if "address already in use" in service.process.log_since_start():
+                service.process.kill()
+                return False
             if not service.process.running:
-                raise AssertionError(
-                    f"{service.config.service} exited:\n{service.process.log_tail()}"
-                )
+                tail = service.process.log_tail()
+                raise AssertionError(f"{service.config.service} exited:\n{tail}")
             time.sleep(0.2)
     raise AssertionError(f"{service.config.service} not ready:\n{service.process.log_tail()}")
 
