@@ -123,7 +123,7 @@ def print_states(result: dict[str, Any]) -> None:
     Console(width=160).print(table)
 
 
-def _retry(attempt: Any, times: int = 100) -> None:
+def _retry(attempt: Any, times: int = 600) -> None:
     """Until the service has caught up with the catalog events (eventually consistent)."""
     import time
 
