@@ -30,6 +30,7 @@ from sqlalchemy import (
     create_engine,
 )
 from sqlalchemy import select as sql_select
+from sqlalchemy.exc import IntegrityError
 
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.settings import ServiceSettings
@@ -91,6 +92,16 @@ class Projections:
         _positions_metadata.create_all(self.engine)
         for model in self.models:
             model.metadata.create_all(self.engine)
+        self._ensure_position_rows()
+
+    def _ensure_position_rows(self) -> None:
+        """A row per read model, so that a batch can lock it (FOR UPDATE) before reading."""
+        for model in self.models:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(positions_table.insert().values(name=model.name, position=0))
+            except IntegrityError:
+                pass  # already there (or another replica just made it)
 
     def positions(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -118,17 +129,27 @@ class Projections:
                         positions_table.c.name.in_([m.name for m in self.models])
                     )
                 )
+            self._ensure_position_rows()
         return self.catch_up()
 
     def _project_next_batch(self) -> int:
-        positions = self.positions()
-        start = min(positions.values(), default=0)
-        notifications = self.app.process_recorder.select_notifications(
-            start=start, limit=self._batch_size, inclusive_of_start=False
-        )
-        if not notifications:
-            return 0
         with self.engine.begin() as conn:
+            # Lock the positions: replicas sharing the read models take turns, and each
+            # sees what the previous one projected (no event is applied twice).
+            rows = conn.execute(
+                sql_select(positions_table)
+                .where(positions_table.c.name.in_([m.name for m in self.models]))
+                .with_for_update()
+            ).all()
+            known = {name: position for name, position in rows}
+            positions = {model.name: known.get(model.name, 0) for model in self.models}
+            notifications = self.app.process_recorder.select_notifications(
+                start=min(positions.values(), default=0),
+                limit=self._batch_size,
+                inclusive_of_start=False,
+            )
+            if not notifications:
+                return 0
             for notification in notifications:
                 domain_event = self.app.mapper.to_domain_event(notification)
                 for model in self.models:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -77,3 +78,27 @@ def test_read_model_follows_the_store_and_rebuilds(tmp_path: Path) -> None:
     assert projections.rebuild() == 6
     assert read(projections) == {"a": 2, "b": 2}
     assert projections.positions() == {"test.counts": app.max_notification_id()}
+
+
+def test_replicas_sharing_read_models_never_apply_an_event_twice(
+    postgres_url_factory: Any,
+) -> None:
+    # Given one store and read models on PostgreSQL, and four replicas' projections
+    settings = ServiceSettings(service_name="counting", database_url=postgres_url_factory())
+    app = EventStoreApplication(settings)
+    counters_ = [Counter(f"c{i}") for i in range(20)]
+    for _ in range(10):
+        for counter in counters_:
+            counter.bump()
+    app.save(*counters_)
+    replicas = [
+        Projections(app, [Counts()], read_model_engine(settings), batch_size=7) for _ in range(4)
+    ]
+
+    # When they all catch up at the same time
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        applied = sum(pool.map(lambda p: p.catch_up(), replicas))
+
+    # Then every event was applied once between them
+    assert applied == 220
+    assert read(replicas[0]) == {f"c{i}": 10 for i in range(20)}
