@@ -19,6 +19,7 @@ from eventsourcing.persistence import Tracking
 from orderflow_events import IntegrationEvent, KafkaRecord, to_record
 
 from orderflow_runtime.context import context_of
+from orderflow_runtime.leader import Leadership
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_POSITION
 from orderflow_runtime.store import RELAY_TRACKING_NAME, EventStoreApplication
@@ -45,12 +46,14 @@ class OutboxRelay:
         *,
         batch_size: int = 1000,
         idle_poll_s: float = 0.05,
+        leadership: Leadership | None = None,
     ) -> None:
         self._app = app
         self._to_integration = to_integration
         self._producer = producer
         self._batch_size = batch_size
         self._idle_poll_s = idle_poll_s
+        self._leadership = leadership
         self._service = app.settings.service_name
         self._position: int | None = None
         self._wake = asyncio.Event()
@@ -70,6 +73,10 @@ class OutboxRelay:
         """Publish until `stop` is set; transient broker or database errors are retried."""
         delay = 0.1
         while not stop.is_set():
+            if self._leadership is not None and not self._leadership.is_leader:
+                self._position = None  # another replica publishes; re-read when we lead
+                await sleep_unless(stop, 0.5)
+                continue
             try:
                 published = await self.publish_next_batch()
                 delay = 0.1

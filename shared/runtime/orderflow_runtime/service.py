@@ -23,6 +23,7 @@ from orderflow_runtime.dlq import DeadLetterPublisher
 from orderflow_runtime.http import add_operational_routes
 from orderflow_runtime.inbox import Handler, Inbox
 from orderflow_runtime.kafka import ensure_topics, make_consumer, make_producer
+from orderflow_runtime.leader import Leadership
 from orderflow_runtime.logs import configure_logging, get_logger
 from orderflow_runtime.problems import install_problem_handlers
 from orderflow_runtime.projections import Projections
@@ -104,12 +105,15 @@ class ServiceRuntime:
         consumer = None
         try:
             if spec.output_topic and spec.to_integration:
+                leadership = Leadership(settings)
+                tasks.append(asyncio.create_task(leadership.run(self.stop), name="leadership"))
                 self.relay = OutboxRelay(
                     spec.app,
                     spec.to_integration,
                     producer,
                     batch_size=settings.relay_batch_size,
                     idle_poll_s=settings.relay_idle_poll_s,
+                    leadership=leadership,
                 )
                 relay = self.relay
                 spec.app.on_saved(lambda: _call_soon(loop, relay.wake))

@@ -51,12 +51,13 @@ class ProbeEnv:
             env["PROBE_DATABASE_URL"] = settings.database_url.get_secret_value()
         return env
 
-    def process(self, role: str, *extra: str) -> ServiceProcess:
+    def process(self, role: str, *extra: str, replica: int = 0) -> ServiceProcess:
+        suffix = f"-{replica}" if replica else ""
         process = ServiceProcess(
-            f"probe-{role}",
+            f"probe-{role}{suffix}",
             ["orderflow_runtime.probe", role, *extra],
             self.env(role),
-            self.tmp / f"probe-{role}.log",
+            self.tmp / f"probe-{role}{suffix}.log",
         )
         self.processes.append(process)
         return process
