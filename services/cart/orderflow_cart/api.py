@@ -1,4 +1,5 @@
-"""The cart's HTTP API: carts, checkout, orders, a customer's orders.
+"""The cart's HTTP API: carts, checkout, orders (cancel, return), a customer's orders,
+and the operators' lists (stuck orders, every order).
 
 Use cases are synchronous (the event store is), so endpoints are plain `def`s that
 FastAPI runs in its thread pool. Refusals (`CartError`) become problem details.
@@ -6,10 +7,11 @@ FastAPI runs in its thread pool. Refusals (`CartError`) become problem details.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from orderflow_events import Address, PaymentMethod
 from orderflow_runtime.problems import (
@@ -26,8 +28,18 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from orderflow_cart.application import CartApplication, CheckoutDetails
 from orderflow_cart.domain import CartError, ConflictError, NotFoundError, UnacceptableError
+from orderflow_cart.listings import OrderPage, StuckOrders, order_page, stuck_orders
+from orderflow_cart.order import TooLateToCancelError
 from orderflow_cart.projections import orders_of
-from orderflow_cart.schemas import AddItem, Checkout, SetQuantity, normalise_email
+from orderflow_cart.schemas import (
+    AddItem,
+    CancelOrder,
+    Checkout,
+    ReturnOrder,
+    SetQuantity,
+    normalise_email,
+)
+from orderflow_cart.status import CancelOutcome, OrderStatus
 from orderflow_cart.views import CartView, CustomerOrders, OrderView, Receipt
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Sku.")]
@@ -42,6 +54,19 @@ _PROBLEM_OF: dict[type[CartError], type[Problem]] = {
 
 class CartCreated(BaseModel):
     cart_id: UUID = Field(description="The new, empty cart.")
+
+
+class CancellationAccepted(BaseModel):
+    order_id: UUID
+    status: Literal["cancellation_requested"] = Field(
+        default="cancellation_requested",
+        description="Fulfillment decides: cancelled if the parcel has not left, else shipped.",
+    )
+
+
+class ReturnAccepted(BaseModel):
+    order_id: UUID
+    return_id: UUID = Field(description="The return; the order shows how fulfillment decides.")
 
 
 class Rebuilt(BaseModel):
@@ -59,6 +84,7 @@ def create_api(app: CartApplication, projections: Projections) -> FastAPI:
         return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON)
 
     api.include_router(carts_router(app))
+    api.include_router(operators_router(app, projections))  # before /orders/{order_id}
     api.include_router(orders_router(app, projections))
     api.include_router(admin_router(app, projections))
     return api
@@ -117,6 +143,35 @@ def orders_router(app: CartApplication, projections: Projections) -> APIRouter:
     def get_order(order_id: UUID) -> OrderView:
         return app.order(order_id)
 
+    @router.post(
+        "/orders/{order_id}/cancel",
+        status_code=202,
+        response_model=CancellationAccepted,
+        responses={200: {"model": OrderView, "description": "Cancelled already: the order."}},
+        summary="Ask to cancel an order before it ships",
+    )
+    def cancel_order(
+        order_id: UUID, body: Annotated[CancelOrder | None, Body()] = None
+    ) -> CancellationAccepted | JSONResponse:
+        try:
+            outcome = app.request_cancellation(order_id, body.reason if body else None)
+        except TooLateToCancelError as error:
+            raise Conflict(str(error), returns=f"/orders/{order_id}/returns") from None
+        if outcome is CancelOutcome.ALREADY_CANCELLED:
+            return JSONResponse(app.order(order_id).model_dump(mode="json"), status_code=200)
+        return CancellationAccepted(order_id=order_id)
+
+    @router.post(
+        "/orders/{order_id}/returns",
+        status_code=202,
+        response_model=ReturnAccepted,
+        summary="Ask to return units of a shipped order",
+    )
+    def return_order(order_id: UUID, body: ReturnOrder, response: Response) -> ReturnAccepted:
+        return_id = app.request_return(order_id, body.quantities(), body.reason)
+        response.headers["Location"] = f"/orders/{order_id}"
+        return ReturnAccepted(order_id=order_id, return_id=return_id)
+
     @router.get(
         "/customers/{email}/orders",
         response_model=CustomerOrders,
@@ -133,12 +188,39 @@ def orders_router(app: CartApplication, projections: Projections) -> APIRouter:
     return router
 
 
+def operators_router(app: CartApplication, projections: Projections) -> APIRouter:
+    router = APIRouter(
+        tags=["operators"], dependencies=[api_key_dependency(app.settings.admin_api_key)]
+    )
+
+    @router.get(
+        "/orders/stuck",
+        response_model=StuckOrders,
+        summary="Orders past their deadline now, and orders cancelled as expired",
+    )
+    def stuck(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> StuckOrders:
+        projections.catch_up()
+        return stuck_orders(projections.engine, datetime.now(UTC), limit)
+
+    return router
+
+
 def admin_router(app: CartApplication, projections: Projections) -> APIRouter:
     router = APIRouter(
         prefix="/admin",
         tags=["admin"],
         dependencies=[api_key_dependency(app.settings.admin_api_key)],
     )
+
+    @router.get("/orders", response_model=OrderPage, summary="Every order, oldest first")
+    def orders(
+        page: Annotated[int, Query(ge=1)] = 1,
+        size: Annotated[int, Query(ge=1, le=500)] = 100,
+        status: OrderStatus | None = None,
+    ) -> OrderPage:
+        projections.catch_up()
+        now = datetime.now(UTC)
+        return order_page(projections.engine, now, page=page, size=size, status=status)
 
     @router.post("/read-models/rebuild", response_model=Rebuilt, summary="Rebuild read models")
     def rebuild() -> Rebuilt:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from orderflow_events import Address, PaymentMethod, ShippingMethod
+from orderflow_events import Address, CancelReason, PaymentMethod, ShippingMethod
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.store import EventStoreApplication
 
@@ -20,9 +20,11 @@ from orderflow_cart.pricing import PricedLine
 from orderflow_cart.product import Product
 from orderflow_cart.product import product_id as product_id_of
 from orderflow_cart.settings import CartSettings
+from orderflow_cart.status import CancelOutcome, DeadlineAction, OrderStatus
 from orderflow_cart.views import CartView, OrderView, Receipt, cart_view, order_view, receipt
 
 A = TypeVar("A")
+R = TypeVar("R")
 SAVE_ATTEMPTS = 3
 log = get_logger(__name__)
 
@@ -43,6 +45,7 @@ class CartApplication(EventStoreApplication):
     def __init__(self, settings: CartSettings, **env: str) -> None:
         super().__init__(settings, **env)
         self.rules = settings.pricing_rules()
+        self.deadlines = settings.deadlines()
 
     # -- carts
 
@@ -147,6 +150,49 @@ class CartApplication(EventStoreApplication):
 
     def order(self, order_id: UUID) -> OrderView:
         return order_view(self._load(order_id, Order, "order"))
+
+    # -- the order's end: cancellation, deadlines, returns
+
+    def request_cancellation(self, order_id: UUID, detail: str | None) -> CancelOutcome:
+        """The customer wants the order stopped; raises TooLateToCancelError once shipped."""
+        now = datetime.now(UTC)
+        outcome = self._change_order(
+            order_id,
+            lambda order: order.request_cancellation(CancelReason.CUSTOMER, detail, at=now),
+        )
+        log.info("cancellation asked for", order_id=str(order_id), outcome=outcome.value)
+        return outcome
+
+    def enforce_deadline(self, order_id: UUID, now: datetime) -> tuple[OrderStatus, DeadlineAction]:
+        """Act on the order if it is past its deadline; returns its status and the action."""
+
+        def enforce(order: Order) -> tuple[OrderStatus, DeadlineAction]:
+            return order.status, order.enforce_deadline(now, self.deadlines)
+
+        return self._change_order(order_id, enforce)
+
+    def request_return(self, order_id: UUID, lines: Mapping[str, int], reason: str) -> UUID:
+        """Ask to return units of a shipped order; fulfillment decides. Returns its id."""
+        return_id, now = uuid4(), datetime.now(UTC)
+        self._change_order(
+            order_id, lambda order: order.request_return(return_id, lines, reason, at=now)
+        )
+        log.info("return requested", order_id=str(order_id), return_id=str(return_id))
+        return return_id
+
+    def _change_order(self, order_id: UUID, change: Callable[[Order], R]) -> R:
+        """Apply `change` to a fresh copy of the order; a concurrent write is retried."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            order = self._load(order_id, Order, "order")
+            result = change(order)
+            try:
+                self.save(order)
+            except IntegrityError:  # the inbox (or another replica) wrote the order first
+                if attempt == SAVE_ATTEMPTS:
+                    raise ConflictError("the order keeps changing; try again") from None
+                continue
+            return result
+        raise AssertionError("unreachable")
 
     # -- loading
 

@@ -1,4 +1,5 @@
-"""Composition root: wires the cart's settings, store, handlers, read models and API."""
+"""Composition root: wires the cart's settings, store, handlers, read models, API and
+the deadline watcher."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from orderflow_runtime.settings import ServiceSettings
 
 from orderflow_cart.api import create_api
 from orderflow_cart.application import CartApplication
+from orderflow_cart.deadlines import DeadlineWatcher
 from orderflow_cart.handlers import HANDLERS
 from orderflow_cart.mapping import to_integration
-from orderflow_cart.projections import CustomerOrders
+from orderflow_cart.projections import OrderList
 from orderflow_cart.settings import CartSettings
 
 
@@ -25,7 +27,8 @@ def build(settings: ServiceSettings) -> ServiceSpec:
     if not isinstance(settings, CartSettings):
         raise TypeError(f"the cart service needs CartSettings, not {type(settings).__name__}")
     app = CartApplication(settings)
-    projections = Projections(app, [CustomerOrders()], read_model_engine(settings))
+    projections = Projections(app, [OrderList(settings.deadlines())], read_model_engine(settings))
+    watcher = DeadlineWatcher(app, projections, poll_s=settings.deadline_poll_s)
     return ServiceSpec(
         app,
         output_topic=ORDERS_EVENTS,
@@ -34,6 +37,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         handlers=HANDLERS,
         api=create_api(app, projections),
         projections=projections,
+        background=[watcher.run],
     )
 
 

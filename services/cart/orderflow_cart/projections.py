@@ -1,14 +1,17 @@
-"""The read model of each customer's orders: `GET /customers/{email}/orders`.
+"""The orders read model: a customer's orders, the operators' list, the deadline watcher.
 
 One row per order, keyed by the order id, found by the customer's email (lower
 case: mail providers ignore case in practice, and customers type it both ways).
-The status follows the order's facts the same way the aggregate does: a row only
-moves forward along the happy path (`status_rank`).
+The status follows the order's `StatusChanged` events, so it is the aggregate's
+own (cancellations and returns included); `status_since` and `deadline_at` say
+since when and until when (the settings' deadline for that status; none for a
+terminal one). Returned units per line and refunded money follow their events.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
@@ -16,6 +19,8 @@ from uuid import UUID
 from orderflow_events import Money
 from orderflow_runtime.projections import ReadModel
 from sqlalchemy import (
+    JSON,
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -27,60 +32,120 @@ from sqlalchemy import (
     select,
 )
 
-from orderflow_cart.order import STAGE_OF_FACT, Order, OrderStatus, stage_rank
+from orderflow_cart.order import Order, OrderStatus
+from orderflow_cart.status import TERMINAL
 from orderflow_cart.views import OrderSummary
 
 metadata = MetaData()
-customer_orders = Table(
-    "cart_customer_orders",
+orders_table = Table(
+    "cart_orders",
     metadata,
     Column("order_id", String(36), primary_key=True),
     Column("customer_email", String(254), nullable=False, index=True),
     Column("placed_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(32), nullable=False),
-    Column("status_rank", Integer, nullable=False),
+    Column("status", String(32), nullable=False, index=True),
+    Column("status_since", DateTime(timezone=True), nullable=False),
+    Column("deadline_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("overdue", Boolean, nullable=False, default=False),
+    Column("cancel_requested", String(32), nullable=True),  # the reason asked for
+    Column("cancel_reason", String(32), nullable=True),
     Column("total", String(40), nullable=False),  # decimal text: exact on every backend
+    Column("refunded", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("item_count", Integer, nullable=False),
+    Column("lines", JSON, nullable=False),  # [{sku, quantity, returned}]
 )
+row = orders_table.c
 
 
-class CustomerOrders(ReadModel):
-    name: ClassVar[str] = "cart.customer_orders"
+class OrderList(ReadModel):
+    name: ClassVar[str] = "cart.orders"
     metadata: ClassVar[MetaData] = metadata
+
+    def __init__(self, deadlines: Mapping[OrderStatus, timedelta]) -> None:
+        self.deadlines = dict(deadlines)
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         if isinstance(domain_event, Order.Placed):
-            conn.execute(
-                customer_orders.insert().values(
-                    order_id=str(domain_event.originator_id),
-                    customer_email=domain_event.customer_email.lower(),
-                    placed_at=domain_event.placed_at,
-                    status=OrderStatus.PLACED.value,
-                    status_rank=0,
-                    total=format(domain_event.total, "f"),
-                    currency=domain_event.currency,
-                    item_count=sum(int(line["quantity"]) for line in domain_event.lines),
-                )
-            )
-        elif isinstance(domain_event, Order.FactRecorded):
-            stage = STAGE_OF_FACT.get(domain_event.fact)
-            if stage is None:
-                return
-            rank = stage_rank(stage)
-            row = customer_orders.c
-            conn.execute(
-                customer_orders.update()
-                .where(row.order_id == str(domain_event.originator_id), row.status_rank < rank)
-                .values(status=stage.value, status_rank=rank)
-            )
+            conn.execute(orders_table.insert().values(**self._placed(domain_event)))
+            return
+        order_id = str(domain_event.originator_id)
+        changes = self._changes(domain_event)
+        if changes is None and isinstance(domain_event, Order.ReturnReceived):
+            changes = _returned(conn, order_id, domain_event.lines)
+        elif changes is None and isinstance(domain_event, Order.RefundRecorded):
+            changes = _refunded(conn, order_id, domain_event.amount)
+        if changes:
+            conn.execute(orders_table.update().where(row.order_id == order_id).values(**changes))
+
+    def _placed(self, placed: Order.Placed) -> dict[str, Any]:
+        return {
+            "order_id": str(placed.originator_id),
+            "customer_email": placed.customer_email.lower(),
+            "placed_at": placed.placed_at,
+            "status": OrderStatus.PLACED.value,
+            "status_since": placed.placed_at,
+            "deadline_at": self._deadline(OrderStatus.PLACED, placed.placed_at),
+            "overdue": False,
+            "total": format(placed.total, "f"),
+            "refunded": "0",
+            "currency": placed.currency,
+            "item_count": sum(int(line["quantity"]) for line in placed.lines),
+            "lines": [
+                {"sku": line["sku"], "quantity": int(line["quantity"]), "returned": 0}
+                for line in placed.lines
+            ],
+        }
+
+    def _changes(self, domain_event: Any) -> dict[str, Any] | None:
+        if isinstance(domain_event, Order.StatusChanged):
+            status = OrderStatus(domain_event.status)
+            return {
+                "status": status.value,
+                "status_since": domain_event.since,
+                "deadline_at": self._deadline(status, domain_event.since),
+                "overdue": False,
+            }
+        if isinstance(domain_event, Order.FlaggedOverdue):
+            return {"overdue": True}
+        if isinstance(domain_event, Order.CancellationRequested):
+            return {"cancel_requested": domain_event.reason}
+        if isinstance(domain_event, Order.Cancelled):
+            return {"cancel_reason": domain_event.reason}
+        return None
+
+    def _deadline(self, status: OrderStatus, since: datetime) -> datetime | None:
+        deadline = self.deadlines.get(status)
+        return None if status in TERMINAL or deadline is None else since + deadline
+
+
+def _returned(conn: Connection, order_id: str, received: list[dict[str, Any]]) -> dict[str, Any]:
+    lines = conn.execute(select(row.lines).where(row.order_id == order_id)).scalar_one()
+    back: dict[str, int] = {}
+    for line in received:
+        back[line["sku"]] = back.get(line["sku"], 0) + int(line["quantity"])
+    updated = []
+    for line in lines:
+        taken = min(back.get(line["sku"], 0), line["quantity"] - line["returned"])
+        back[line["sku"]] = back.get(line["sku"], 0) - taken
+        updated.append({**line, "returned": line["returned"] + taken})
+    return {"lines": updated}
+
+
+def _refunded(conn: Connection, order_id: str, amount: Decimal) -> dict[str, Any]:
+    before = conn.execute(select(row.refunded).where(row.order_id == order_id)).scalar_one()
+    return {"refunded": format(Decimal(before) + amount, "f")}
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite gives naive datetimes back: every time stored here is UTC."""
+    return value.replace(tzinfo=value.tzinfo or UTC)
 
 
 def orders_of(engine: Engine, email: str, limit: int) -> list[OrderSummary]:
     """The customer's orders, newest first."""
-    row = customer_orders.c
     query = (
-        select(customer_orders)
+        select(orders_table)
         .where(row.customer_email == email.lower())
         .order_by(row.placed_at.desc(), row.order_id)
         .limit(limit)
@@ -91,8 +156,7 @@ def orders_of(engine: Engine, email: str, limit: int) -> list[OrderSummary]:
         OrderSummary(
             order_id=UUID(r["order_id"]),
             status=OrderStatus(r["status"]),
-            # SQLite gives naive datetimes back: every time stored here is UTC
-            placed_at=r["placed_at"].replace(tzinfo=r["placed_at"].tzinfo or UTC),
+            placed_at=utc(r["placed_at"]),
             total=Money(amount=Decimal(r["total"]), currency=r["currency"]),
             item_count=r["item_count"],
         )

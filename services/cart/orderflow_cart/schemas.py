@@ -106,3 +106,36 @@ class Checkout(RequestBody):
                 # name the field only: the number must not reach a log or a response
                 raise ValueError(f"{field} looks like a card number; send the gateway's token")
         return self
+
+
+def _no_card_number(value: str | None) -> str | None:
+    if value is not None and contains_card_number(value):
+        raise ValueError("looks like a card number; never send one here")
+    return value
+
+
+FreeText = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_no_card_number)]
+"""A reason in the customer's words: it goes into public events, so never a card number."""
+
+
+class CancelOrder(RequestBody):
+    reason: FreeText | None = Field(default=None, description="The customer's words, if any.")
+
+
+class ReturnLineIn(RequestBody):
+    sku: Sku = Field(description="A sku of the order.")
+    quantity: Quantity = Field(description="Units to return, at most the units ordered.")
+
+
+class ReturnOrder(RequestBody):
+    lines: list[ReturnLineIn] = Field(
+        min_length=1, max_length=50, description="What goes back, per sku."
+    )
+    reason: FreeText = Field(description="Why, in the customer's words.")
+
+    def quantities(self) -> dict[str, int]:
+        """Units per sku (a sku named twice adds up)."""
+        totals: dict[str, int] = {}
+        for line in self.lines:
+            totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+        return totals

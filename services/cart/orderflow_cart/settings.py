@@ -7,6 +7,7 @@ Maps are JSON in the environment, e.g.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -16,6 +17,10 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from orderflow_cart.pricing import PricingRules, Rate, ShippingRate
+from orderflow_cart.status import OrderStatus
+
+Seconds = Annotated[float, Field(gt=0)]
+DAY = 24 * 3600
 
 TaxArea = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 """A country ("DE") or a country and region ("US-CA") of the tax table."""
@@ -59,6 +64,24 @@ class CartSettings(ServiceSettings):
     default_tax_rate: Rate = Field(
         default=Decimal(0), description="Rate where the table names neither region nor country."
     )
+    deadline_placed_s: Seconds = Field(
+        default=900, description="Longest wait for the payment, from checkout (then: expired)."
+    )
+    deadline_payment_authorized_s: Seconds = Field(
+        default=900, description="Longest wait for the stock after the authorisation."
+    )
+    deadline_stock_reserved_s: Seconds = Field(
+        default=3600, description="Longest wait for the shipment after the reservation."
+    )
+    deadline_shipped_s: Seconds = Field(
+        default=14 * DAY, description="Delivery time after which operators are alerted."
+    )
+    deadline_return_requested_s: Seconds = Field(
+        default=30 * DAY, description="Time an open return may take before operators are alerted."
+    )
+    deadline_poll_s: Seconds = Field(
+        default=1.0, description="How often the deadline watcher looks for overdue orders."
+    )
 
     @field_validator("currency")
     @classmethod
@@ -73,6 +96,16 @@ class CartSettings(ServiceSettings):
         if missing:
             raise ValueError(f"shipping_rates needs a rate for {sorted(missing)}")
         return self
+
+    def deadlines(self) -> dict[OrderStatus, timedelta]:
+        """How long an order may stay in each non-terminal status."""
+        return {
+            OrderStatus.PLACED: timedelta(seconds=self.deadline_placed_s),
+            OrderStatus.PAYMENT_AUTHORIZED: timedelta(seconds=self.deadline_payment_authorized_s),
+            OrderStatus.STOCK_RESERVED: timedelta(seconds=self.deadline_stock_reserved_s),
+            OrderStatus.SHIPPED: timedelta(seconds=self.deadline_shipped_s),
+            OrderStatus.RETURN_REQUESTED: timedelta(seconds=self.deadline_return_requested_s),
+        }
 
     def pricing_rules(self) -> PricingRules:
         return PricingRules(

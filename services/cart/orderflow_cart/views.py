@@ -8,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from orderflow_events import Money
+from orderflow_events import CancelReason, Money
 from pydantic import BaseModel, ConfigDict, Field
 
 from orderflow_cart.domain import Cart
 from orderflow_cart.order import Fact, Order, OrderStatus
 from orderflow_cart.pricing import Quote
 from orderflow_cart.product import Product
+from orderflow_cart.status import ReturnStatus
 
 
 class View(BaseModel):
@@ -67,13 +68,17 @@ class OrderLineView(View):
     unit_price: Money = Field(description="Price of one unit at checkout.")
     line_total: Money
     attributes: dict[str, str]
+    returned: int = Field(default=0, description="Units received back in returns.")
 
 
 class HistoryEntry(View):
     fact: str = Field(description="What happened: placed, payment_authorized, shipped...")
     status: OrderStatus = Field(description="The order's status after it.")
     at: datetime = Field(description="When it happened, as its producer says.")
-    ce_type: str = Field(description="The event that reported it, e.g. payment.authorized.v1.")
+    ce_type: str | None = Field(
+        description="The event that reported (or published) it, e.g. payment.authorized.v1; "
+        "None for an alert of cart's own (overdue)."
+    )
 
 
 class Shipping(View):
@@ -94,9 +99,45 @@ class PaymentSummary(View):
     last4: str
 
 
+class CancellationView(View):
+    status: str = Field(description="requested, refused (it shipped first) or cancelled.")
+    reason: CancelReason = Field(description="Why: the cancel's reason, else the request's.")
+    detail: str | None
+    requested_at: datetime | None = Field(description="When cancellation was asked for.")
+    cancelled_at: datetime | None
+    refused_at: datetime | None = Field(description="When the shipment overtook the request.")
+
+
+class ReturnLineView(View):
+    sku: str
+    quantity: int
+    condition: str | None = None
+
+
+class ReturnView(View):
+    return_id: UUID
+    status: ReturnStatus = Field(description="requested, authorized, rejected or received.")
+    lines: list[ReturnLineView] = Field(description="Units asked to be returned.")
+    reason: str | None
+    requested_at: datetime | None
+    rma: str | None = Field(description="Fulfillment's return authorisation, once authorised.")
+    label: dict[str, Any] | None = Field(description="The return label: carrier, tracking, url.")
+    rejection: str | None = Field(description="Why fulfillment refused the return.")
+    received: list[ReturnLineView] = Field(description="Units received, with their condition.")
+    refunded: Money
+
+
+class RefundView(View):
+    refund_id: UUID
+    amount: Money
+    return_id: UUID | None = Field(description="The return refunded; None: a cancel.")
+    at: datetime
+
+
 class OrderView(View):
     order_id: UUID
-    status: OrderStatus = Field(description="The furthest stage of the happy path reached.")
+    status: OrderStatus = Field(description="Derived from every fact recorded (see docs).")
+    status_since: datetime = Field(description="When the order entered its status.")
     status_history: list[HistoryEntry] = Field(description="Every fact, in arrival order.")
     problems: list[dict[str, Any]] = Field(description="Refusals: payment declined, no stock.")
     lines: list[OrderLineView]
@@ -106,6 +147,11 @@ class OrderView(View):
     customer_email: str
     tracking: Tracking | None = Field(description="Carrier and tracking number once shipped.")
     placed_at: datetime
+    cancellation: CancellationView | None = Field(description="A cancel asked for, or done.")
+    returns: list[ReturnView] = Field(description="Returns asked for, in order.")
+    refunds: list[RefundView] = Field(description="Money given back, in order.")
+    refunded: Money = Field(description="Sum of the refunds.")
+    overdue: bool = Field(description="Past its deadline after shipment: operators alerted.")
 
 
 class OrderSummary(View):
@@ -173,22 +219,35 @@ def amounts(order: Order) -> Amounts:
 
 def order_view(order: Order) -> OrderView:
     shipped = order.details(Fact.SHIPPED)
+    currency = order.currency
+    returned = order.returned
     return OrderView(
         order_id=order.id,
         status=order.status,
+        status_since=order.status_since,
         status_history=[HistoryEntry.model_validate(entry) for entry in order.history],
         problems=order.problems,
-        lines=[_order_line(line, order.currency) for line in order.lines],
+        lines=[_order_line(line, currency, returned) for line in order.lines],
         amounts=amounts(order),
         shipping=Shipping(method=order.shipping_method, address=order.shipping_address),
         payment=PaymentSummary(brand=order.payment["brand"], last4=order.payment["last4"]),
         customer_email=order.customer_email,
         tracking=None if shipped is None else Tracking.model_validate(shipped),
         placed_at=order.placed_at,
+        cancellation=_cancellation(order),
+        returns=[_return(record, currency) for record in order.returns.values()],
+        refunds=[
+            RefundView(**{**refund, "amount": Money(amount=refund["amount"], currency=currency)})
+            for refund in order.refunds.values()
+        ],
+        refunded=Money(amount=order.refunded, currency=currency),
+        overdue=order.overdue,
     )
 
 
-def _order_line(line: Mapping[str, Any], currency: str) -> OrderLineView:
+def _order_line(
+    line: Mapping[str, Any], currency: str, returned: Mapping[str, int]
+) -> OrderLineView:
     unit_price = Money(amount=line["unit_price"], currency=currency)
     return OrderLineView(
         sku=line["sku"],
@@ -197,4 +256,31 @@ def _order_line(line: Mapping[str, Any], currency: str) -> OrderLineView:
         unit_price=unit_price,
         line_total=unit_price * line["quantity"],
         attributes=line["attributes"],
+        returned=returned.get(line["sku"], 0),
+    )
+
+
+def _cancellation(order: Order) -> CancellationView | None:
+    request, cancelled = order.cancel_request, order.cancelled
+    if cancelled is not None:
+        status = "cancelled"
+    elif request is not None:
+        status = "refused" if order.cancel_refused_at else "requested"
+    else:
+        return None
+    decided = cancelled or request
+    assert decided is not None
+    return CancellationView(
+        status=status,
+        reason=decided["reason"],
+        detail=decided["detail"],
+        requested_at=request["at"] if request else None,
+        cancelled_at=cancelled["at"] if cancelled else None,
+        refused_at=order.cancel_refused_at,
+    )
+
+
+def _return(record: Mapping[str, Any], currency: str) -> ReturnView:
+    return ReturnView.model_validate(
+        {**record, "refunded": Money(amount=record["refunded"], currency=currency)}
     )

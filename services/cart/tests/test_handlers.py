@@ -155,7 +155,7 @@ def test_saga_events_in_any_order_reach_delivered_and_survive_a_reload(
         fresh.close()
 
 
-def test_refusals_are_recorded_as_problems(
+def test_refusals_are_recorded_as_problems_and_the_first_cancels(
     app: CartApplication, deliver: Deliver, listed: Listed
 ) -> None:
     order_id = place(app, deliver, listed)
@@ -173,7 +173,9 @@ def test_refusals_are_recorded_as_problems(
     )
 
     view = app.order(order_id)
-    assert view.status is OrderStatus.PLACED
+    assert view.status is OrderStatus.CANCELLED
+    assert view.cancellation is not None
+    assert view.cancellation.reason == "payment_declined"  # the first refusal decides
     assert view.problems[0]["fact"] == "payment_declined"
     assert view.problems[0]["reason"] == "card_expired"
     assert view.problems[1]["unavailable"] == [{"sku": "MUG-001", "requested": 2, "available": 1}]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
 from orderflow_cart.application import CartApplication, CheckoutDetails
+from orderflow_cart.listings import order_page
 from orderflow_cart.order import OrderStatus
 from orderflow_cart.projections import orders_of
 from orderflow_events import (
@@ -19,7 +21,17 @@ from orderflow_events import (
 )
 from orderflow_runtime.projections import Projections
 
-from .conftest import T0, Deliver, Listed
+from .conftest import CATALOG, T0, Deliver, Listed
+from .saga import (
+    authorized,
+    declined,
+    delivered,
+    place,
+    refunded,
+    reserved,
+    return_received,
+    shipped,
+)
 
 
 def test_status_moves_forward_only_and_survives_a_rebuild(
@@ -69,3 +81,38 @@ def test_status_moves_forward_only_and_survives_a_rebuild(
 
     projections.rebuild()
     assert orders_of(projections.engine, "ADA@example.com", limit=10) == [summary]
+
+
+def test_the_operators_list_follows_cancels_returns_and_refunds_and_rebuilds(
+    service: tuple[CartApplication, Projections, TestClient], deliver: Deliver
+) -> None:
+    app, projections, _ = service
+    deliver(app, *CATALOG)
+    cancelled, returned = place(app, MUG_001=1), place(app, MUG_001=2, BOOT_42=1)
+    deliver(app, declined(cancelled))
+    deliver(app, authorized(returned), reserved(returned, MUG_001=2, BOOT_42=1))
+    deliver(app, shipped(returned, MUG_001=2, BOOT_42=1), delivered(returned))
+    return_id = app.request_return(returned, {"MUG-001": 1}, "Chipped")
+    deliver(app, return_received(returned, return_id, "RMA-1", MUG_001=1))
+    deliver(app, refunded(returned, "10.12", return_id), refunded(returned, "1.00", None))
+    projections.catch_up()
+    now = datetime.now(UTC)
+
+    page = order_page(projections.engine, now, page=1, size=10, status=None)
+
+    rows = {row.order_id: row for row in page.items}
+    assert (rows[cancelled].status, rows[cancelled].cancel_reason) == (
+        "cancelled",
+        "payment_declined",
+    )
+    assert rows[cancelled].deadline_at is None
+    assert rows[returned].status is OrderStatus.PARTIALLY_RETURNED
+    assert rows[returned].refunded == Money(amount="11.12", currency="EUR")
+    assert [(ln.sku, ln.quantity, ln.returned) for ln in rows[returned].lines] == [
+        ("MUG-001", 2, 1),
+        ("BOOT-42", 1, 0),
+    ]
+    assert rows[returned].status_since == app.order(returned).status_since
+
+    projections.rebuild()
+    assert order_page(projections.engine, now, page=1, size=10, status=None) == page
