@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
+from opentelemetry.trace import SpanKind
 from orderflow_events import Envelope, InvalidRecord, from_record
 
 from orderflow_runtime.context import EventContext, event_context
@@ -33,6 +34,7 @@ from orderflow_runtime.logs import bound_contextvars, get_logger
 from orderflow_runtime.metrics import EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
+from orderflow_runtime.tracing import span
 from orderflow_runtime.uow import UnitOfWork
 
 Handler = Callable[[Envelope, UnitOfWork], None]
@@ -187,10 +189,15 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return "ignored"
-        context = EventContext(envelope.id, envelope.correlation_id, envelope.traceparent)
         with (
             bound_contextvars(order_id=envelope.subject, event_id=envelope.id),
-            event_context(context),
+            span(
+                f"handle {envelope.type}",
+                envelope.traceparent,
+                SpanKind.CONSUMER,
+                **{"messaging.message.id": envelope.id},
+            ) as traceparent,
+            event_context(EventContext(envelope.id, envelope.correlation_id, traceparent)),
         ):
             handler(envelope, uow)
             log.debug("applied", type=envelope.type)

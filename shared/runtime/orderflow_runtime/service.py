@@ -30,6 +30,7 @@ from orderflow_runtime.projections import Projections
 from orderflow_runtime.relay import IntegrationMapper, OutboxRelay
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
+from orderflow_runtime.tracing import configure_tracing, install_request_tracing
 
 log = get_logger(__name__)
 
@@ -167,6 +168,7 @@ class ServiceRuntime:
     async def _serve_http(self) -> None:
         api = self.spec.api or FastAPI(title=self.settings.service_name)
         install_problem_handlers(api)
+        install_request_tracing(api)
         add_operational_routes(api, self.readiness)
         config = uvicorn.Config(
             api,
@@ -189,6 +191,7 @@ def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], Se
     import uvloop
 
     configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name, settings.trace_exporter)
     spec = build(settings)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(ServiceRuntime(settings, spec).run())

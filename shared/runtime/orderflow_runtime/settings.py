@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,9 @@ class ServiceSettings(BaseSettings):
     admin_api_key: SecretStr | None = Field(
         default=None,
         description="Key for admin and operator endpoints (X-API-Key); unset: they refuse.",
+    )
+    trace_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="Where spans go; the trace context propagates anyway."
     )
     log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
     consumer_group: str | None = Field(

@@ -5,11 +5,14 @@ from __future__ import annotations
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import Shop, about
 from orderflow_events import (
+    FULFILLMENT_EVENTS,
     INVENTORY_EVENTS,
     ORDERS_EVENTS,
     PAYMENT_EVENTS,
     PaymentCaptured,
+    Shipped,
     StockCommitted,
+    StockReserved,
 )
 
 from .shopping import buy, list_product, receive_stock, wait_status
@@ -40,6 +43,14 @@ async def test_an_order_goes_from_checkout_to_delivery(whole_shop: Shop, mail: M
     await whole_shop.wait_for(INVENTORY_EVENTS, about(order_id, StockCommitted))
     placed = await whole_shop.wait_for(ORDERS_EVENTS, about(order_id))
     assert captured.correlation_id == placed.correlation_id == order_id
+
+    # And one trace spans the saga, from the checkout request to the capture
+    saga = [placed, captured]
+    for topic, kind in ((INVENTORY_EVENTS, StockReserved), (FULFILLMENT_EVENTS, Shipped)):
+        saga.append(await whole_shop.wait_for(topic, about(order_id, kind)))
+    trace_ids = {e.traceparent.split("-")[1] for e in saga if e.traceparent}
+    assert len(trace_ids) == 1, [e.traceparent for e in saga]
+    assert all(e.traceparent for e in saga)
 
     # And the customer got the confirmation, shipping and delivery emails
     mails = mail.wait_for(3, "ada@example.com", timeout=60)

@@ -1,0 +1,74 @@
+"""OpenTelemetry tracing: one trace spans the whole saga of an order.
+
+The W3C `traceparent` travels in every record's headers. The inbox handles each
+event in a consumer span whose parent is the event's traceparent, and the events
+that handling causes carry that span's traceparent; an HTTP request (a checkout)
+starts the trace. Spans are exported when `trace_exporter` says so (`console`
+prints them; `otlp` needs the opentelemetry OTLP exporter package installed and
+the usual OTEL_EXPORTER_OTLP_* variables); the context propagates either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import FastAPI, Request, Response
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.middleware.base import RequestResponseEndpoint
+
+from orderflow_runtime.context import EventContext, event_context
+from orderflow_runtime.logs import get_logger
+
+_propagator = TraceContextTextMapPropagator()
+_tracer = trace.get_tracer("orderflow")
+log = get_logger(__name__)
+
+
+def configure_tracing(service: str, exporter: str = "none") -> None:
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if exporter == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif exporter == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+                OTLPSpanExporter,
+            )
+        except ImportError:
+            log.warning("trace_exporter=otlp needs opentelemetry-exporter-otlp-proto-http")
+        else:
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+@contextmanager
+def span(name: str, parent: str | None, kind: SpanKind, **attributes: str) -> Iterator[str]:
+    """A span under the `parent` traceparent (a new trace if none); yields its traceparent."""
+    context = _propagator.extract({"traceparent": parent}) if parent else None
+    with _tracer.start_as_current_span(name, context=context, kind=kind) as current:
+        for key, value in attributes.items():
+            current.set_attribute(key, value)
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier)
+        yield carrier.get("traceparent", parent or "")
+
+
+def install_request_tracing(api: FastAPI) -> None:
+    """Each request in a server span (continuing a caller's `traceparent`); events it causes
+    carry that span as their parent."""
+
+    @api.middleware("http")
+    async def trace_request(request: Request, call_next: RequestResponseEndpoint) -> Response:
+        name = f"{request.method} {request.url.path}"
+        with (
+            span(name, request.headers.get("traceparent"), SpanKind.SERVER) as traceparent,
+            event_context(EventContext(traceparent=traceparent)),
+        ):
+            response = await call_next(request)
+            response.headers["traceparent"] = traceparent
+            return response
