@@ -1,4 +1,5 @@
-"""The fulfillment service's HTTP API: the carriers' delivery webhook and shipment lookup."""
+"""The fulfillment service's HTTP API: the carriers' delivery webhook, shipment lookup and
+(returns_api) the warehouse's return receipts."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from orderflow_fulfillment.application import FulfillmentApplication, ShipmentView
 from orderflow_fulfillment.domain import ShipmentStateError, ShipmentStatus
 from orderflow_fulfillment.projections import order_of_tracking
+from orderflow_fulfillment.returns_api import ReturnResponse, returns_router
 from orderflow_fulfillment.settings import FulfillmentSettings
 
 CarrierName = Path(pattern=r"^[a-z][a-z0-9_]{1,31}$", description="The carrier, e.g. 'parcelco'.")
@@ -53,6 +55,7 @@ class ShipmentResponse(BaseModel):
     shipped_at: datetime | None = Field(description="When the label was bought.")
     delivered_at: datetime | None = Field(description="When the carrier delivered.")
     note: str | None = Field(description="Why it was cancelled or is stuck.")
+    returns: list[ReturnResponse] = Field(description="The order's returns, oldest first.")
 
 
 def create_api(
@@ -99,6 +102,7 @@ def create_api(
     def get_shipment(order_id: UUID) -> ShipmentResponse:
         return to_response(_view(app, order_id))
 
+    api.include_router(returns_router(app, settings.admin_api_key, projections))
     return api
 
 
@@ -129,4 +133,5 @@ def to_response(view: ShipmentView) -> ShipmentResponse:
         shipped_at=view.shipped_at,
         delivered_at=view.delivered_at,
         note=view.note,
+        returns=[ReturnResponse.of(record) for record in view.returns],
     )

@@ -1,11 +1,13 @@
-"""The fulfillment store, its queries, and the one use case the API drives: delivery."""
+"""The fulfillment store, its queries, and the use cases the API drives: a carrier's
+delivery confirmation and the warehouse's receipt of a returned parcel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -13,6 +15,9 @@ from eventsourcing.persistence import IntegrityError
 from orderflow_runtime.store import EventStoreApplication
 
 from orderflow_fulfillment.domain import Lines, Shipment, ShipmentStatus
+from orderflow_fulfillment.returns import ReturnRecord
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class ShipmentView:
     shipped_at: datetime | None
     delivered_at: datetime | None
     note: str | None
+    returns: list[ReturnRecord]
 
 
 class FulfillmentApplication(EventStoreApplication):
@@ -63,6 +69,7 @@ class FulfillmentApplication(EventStoreApplication):
             shipped_at=shipment.shipped_at,
             delivered_at=shipment.delivered_at,
             note=shipment.note,
+            returns=sorted(shipment.returns.values(), key=lambda r: r.decided_at),
         )
 
     def confirm_delivery(self, order_id: UUID, delivered_at: datetime) -> bool:
@@ -70,19 +77,39 @@ class FulfillmentApplication(EventStoreApplication):
 
         Raises ShipmentStateError when the shipment has not shipped.
         """
+        return self._change(order_id, lambda shipment: shipment.confirm_delivery(delivered_at))
+
+    def receive_return(
+        self, order_id: UUID, rma: str, lines: Lines, received_at: datetime
+    ) -> ReturnRecord:
+        """Record the parcel of an authorised return (-> ReturnReceived).
+
+        Raises LookupError (unknown RMA), ShipmentStateError (received before) or
+        ReturnMismatchError (units not in the authorisation).
+        """
+        return self._change(order_id, lambda s: s.receive_return(rma, lines, received_at))
+
+    def return_of(self, order_id: UUID, rma: str) -> ReturnRecord | None:
+        shipment = self._find(order_id)
+        return None if shipment is None else shipment.return_by_rma(rma)
+
+    def _change(self, order_id: UUID, change: Callable[[Shipment], T]) -> T:
+        """Apply `change` to the order's shipment and save it; when the inbox saved the
+        shipment meanwhile, reload it and apply the change once more."""
         for attempt in (1, 2):
             shipment = self._find(order_id)
             if shipment is None:
                 raise LookupError(f"no shipment for order {order_id}")
-            if not shipment.confirm_delivery(delivered_at):
-                return False
+            result = change(shipment)
+            if not shipment.pending_events:  # nothing changed (a repeat): nothing to save
+                return result
             try:
                 self.save(shipment)
-                return True
-            except IntegrityError:  # the inbox saved this shipment meanwhile: reload once
+                return result
+            except IntegrityError:
                 if attempt == 2:
                     raise
-        return False  # unreachable: the loop returns or raises
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def _find(self, order_id: UUID) -> Shipment | None:
         try:

@@ -1,16 +1,19 @@
-"""Pick, pack, rate-shop and buy a label: what turns a ready Shipment into a dispatched one."""
+"""Pick, pack, rate-shop and buy a label: what turns a ready Shipment into a dispatched one.
+
+The same sandbox carriers also sell the prepaid labels of returns.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from orderflow_events import Money, ShippingMethod
 from orderflow_runtime.logs import get_logger
 
-from orderflow_fulfillment.domain import Lines, Shipment, ShipmentStateError
+from orderflow_fulfillment.domain import NAMESPACE, Lines, Shipment, ShipmentStateError
 from orderflow_fulfillment.rates import CarrierRates, Quote, cheapest, zone_of
 
 log = get_logger(__name__)
@@ -24,10 +27,24 @@ class Label:
     cost: Money
 
 
+@dataclass(frozen=True)
+class ReturnSlip:
+    """A prepaid label for a parcel coming back to the warehouse."""
+
+    carrier: str
+    tracking_number: str
+    url: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"carrier": self.carrier, "tracking_number": self.tracking_number, "url": self.url}
+
+
 class Carrier(Protocol):
     name: str
 
     def buy_label(self, shipment_id: UUID, quote: Quote) -> Label: ...
+
+    def buy_return_label(self, return_id: UUID) -> ReturnSlip: ...
 
 
 class SandboxCarrier:
@@ -45,6 +62,16 @@ class SandboxCarrier:
             service_level=str(quote.service_level),
             tracking_number=f"{self._prefix}{shipment_id.int % 10**12:012d}",
             cost=Money.of(quote.price, self._currency),
+        )
+
+    def buy_return_label(self, return_id: UUID) -> ReturnSlip:
+        """Same return, same label: the number is derived from the return id."""
+        digits = uuid5(NAMESPACE, f"return-label:{return_id}").int % 10**12
+        tracking_number = f"{self._prefix}{digits:012d}"
+        return ReturnSlip(
+            carrier=self.name,
+            tracking_number=tracking_number,
+            url=f"https://labels.{self.name}.example/{tracking_number}",
         )
 
 
@@ -70,6 +97,15 @@ class Dispatcher:
     @property
     def carrier_names(self) -> list[str]:
         return list(self._carriers)
+
+    def return_label(self, carrier: str | None, return_id: UUID) -> ReturnSlip:
+        """A return label from `carrier` (the one that shipped); the first carrier
+        configured when that one is not (any more)."""
+        chosen = self._carriers.get(carrier or "")
+        if chosen is None:
+            chosen = next(iter(self._carriers.values()))
+            log.warning("return label from another carrier", shipped_with=carrier, uses=chosen.name)
+        return chosen.buy_return_label(return_id)
 
     def parcel_grams(self, lines: Lines, weights: Mapping[str, int | None]) -> int:
         """Packaging plus every unit's weight (a unit of an unknown sku: the fallback)."""

@@ -2,13 +2,17 @@
 
 A Shipment records the order (address, method, lines) and the reservation in
 whichever order they arrive, and is dispatched once it has both; a cancel before
-that stops it for good. Guards live in the public methods; the `@event` methods
-only change state, because they run again whenever the aggregate is rebuilt.
+that stops it for good. It is the arbiter of a cancellation racing the parcel:
+one aggregate sees the order's events one at a time, so it either ships or stops,
+never both. After delivery it keeps the order's returns (see returns.py).
+Guards live in the public methods; the `@event` methods only change state, because
+they run again whenever the aggregate is rebuilt.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -17,6 +21,15 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import event
 from orderflow_runtime.context import TracedAggregate
 
+from orderflow_fulfillment.returns import (
+    ReturnRecord,
+    ReturnStatus,
+    receipt_mismatch,
+    refusal,
+    rma_of,
+    units_refusal,
+)
+
 NAMESPACE = UUID("8a3f5c2e-1d4b-4e6f-9c7a-0b2d4f6a8c03")
 Lines = list[dict[str, Any]]
 """Stock lines as stored: [{"sku": str, "quantity": int}]."""
@@ -24,6 +37,10 @@ Lines = list[dict[str, Any]]
 
 class ShipmentStateError(Exception):
     """A step the shipment's state does not allow."""
+
+
+class ReturnMismatchError(ValueError):
+    """A received parcel does not match its authorised return."""
 
 
 class Product(TracedAggregate):
@@ -101,6 +118,36 @@ class Shipment(TracedAggregate):
         order_id: UUID
         reason: str
 
+    class Stopped(TracedAggregate.Event):
+        """The answer to a cancellation request: this order will never ship."""
+
+        order_id: UUID
+        shipment_id: UUID | None
+        reason: str
+        stopped_at: datetime
+
+    class ReturnAuthorized(TracedAggregate.Event):
+        order_id: UUID
+        return_id: UUID
+        rma: str
+        lines: Lines
+        label: dict[str, str]
+        authorized_at: datetime
+
+    class ReturnRejected(TracedAggregate.Event):
+        order_id: UUID
+        return_id: UUID
+        reason: str
+        rejected_at: datetime
+
+    class ReturnReceived(TracedAggregate.Event):
+        order_id: UUID
+        return_id: UUID
+        rma: str
+        lines: Lines
+        """[{"sku", "quantity", "condition"}]"""
+        received_at: datetime
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return shipment_id_of(order_id)
@@ -124,6 +171,9 @@ class Shipment(TracedAggregate):
         self.delivered_at: datetime | None = None
         self.note: str | None = None
         """Why it was cancelled or is stuck."""
+        self.stopped = False
+        """A cancellation request was answered with ShipmentStopped."""
+        self.returns: dict[UUID, ReturnRecord] = {}
 
     @property
     def order_known(self) -> bool:
@@ -132,6 +182,11 @@ class Shipment(TracedAggregate):
     @property
     def ready_to_ship(self) -> bool:
         return self.status is ShipmentStatus.WAITING and self.order_known and bool(self.reserved)
+
+    @property
+    def has_left(self) -> bool:
+        """The parcel is with the carrier (or delivered): too late to stop it."""
+        return self.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED)
 
     def record_order(self, *, address: dict[str, Any], method: str, lines: Lines) -> None:
         if self.order_known:
@@ -188,6 +243,87 @@ class Shipment(TracedAggregate):
             raise ShipmentStateError(f"shipment {self.id} is {self.status}: too late to cancel")
         self._cancelled(order_id=self.order_id, reason=reason)
 
+    def stop(self, reason: str) -> None:
+        """Stop the order for good: whatever arrives later, it never ships."""
+        if self.has_left:
+            raise ShipmentStateError(f"shipment {self.id} is {self.status}: too late to stop")
+        if self.stopped:
+            raise ShipmentStateError(f"shipment {self.id} is already stopped")
+        self._stopped(
+            order_id=self.order_id,
+            shipment_id=self.id if self.reservation_id is not None else None,
+            reason=reason,
+            stopped_at=datetime.now(UTC),
+        )
+
+    def return_refusal(self, lines: Lines, requested_at: datetime, window: timedelta) -> str | None:
+        """Why these units may not come back (for the customer); None when they may."""
+        delivered_at = self.delivered_at if self.status is ShipmentStatus.DELIVERED else None
+        return refusal(
+            shipped=self.reserved,
+            delivered_at=delivered_at,
+            returns=self.returns.values(),
+            requested=lines,
+            requested_at=requested_at,
+            window=window,
+        )
+
+    def authorize_return(self, *, return_id: UUID, lines: Lines, label: dict[str, str]) -> None:
+        """Issue an RMA and a label (the return window is the caller's judgement)."""
+        self._require_new_return(return_id)
+        if self.status is not ShipmentStatus.DELIVERED or self.reserved is None:
+            raise ShipmentStateError(f"shipment {self.id} is {self.status}, not delivered")
+        refused = units_refusal(
+            shipped=self.reserved, returns=self.returns.values(), requested=lines
+        )
+        if refused is not None:
+            raise ShipmentStateError(refused)
+        self._return_authorized(
+            order_id=self.order_id,
+            return_id=return_id,
+            rma=rma_of(return_id),
+            lines=lines,
+            label=label,
+            authorized_at=datetime.now(UTC),
+        )
+
+    def reject_return(self, *, return_id: UUID, reason: str) -> None:
+        self._require_new_return(return_id)
+        self._return_rejected(
+            order_id=self.order_id,
+            return_id=return_id,
+            reason=reason,
+            rejected_at=datetime.now(UTC),
+        )
+
+    def receive_return(self, rma: str, lines: Lines, received_at: datetime) -> ReturnRecord:
+        """Record the parcel of an authorised return; raises LookupError for an unknown
+        RMA, ShipmentStateError when it was received before, ReturnMismatchError when
+        the units do not match the authorisation."""
+        record = self.return_by_rma(rma)
+        if record is None:
+            raise LookupError(f"no return {rma} for order {self.order_id}")
+        if record.status is not ReturnStatus.AUTHORIZED:
+            raise ShipmentStateError(f"return {rma} was {record.status} already")
+        mismatch = receipt_mismatch(record.lines, lines)
+        if mismatch is not None:
+            raise ReturnMismatchError(mismatch)
+        self._return_received(
+            order_id=self.order_id,
+            return_id=record.return_id,
+            rma=rma,
+            lines=lines,
+            received_at=received_at,
+        )
+        return self.returns[record.return_id]
+
+    def return_by_rma(self, rma: str) -> ReturnRecord | None:
+        return next((r for r in self.returns.values() if r.rma == rma), None)
+
+    def _require_new_return(self, return_id: UUID) -> None:
+        if return_id in self.returns:
+            raise ShipmentStateError(f"return {return_id} was decided already")
+
     @event(OrderRecorded)
     def _order_recorded(
         self, order_id: UUID, address: dict[str, Any], method: str, lines: Lines
@@ -231,6 +367,47 @@ class Shipment(TracedAggregate):
     @event(Cancelled)
     def _cancelled(self, order_id: UUID, reason: str) -> None:
         self.status, self.note = ShipmentStatus.CANCELLED, reason
+
+    @event(Stopped)
+    def _stopped(
+        self, order_id: UUID, shipment_id: UUID | None, reason: str, stopped_at: datetime
+    ) -> None:
+        if self.status is not ShipmentStatus.CANCELLED:
+            self.status, self.note = ShipmentStatus.CANCELLED, reason
+        self.stopped = True
+
+    @event(ReturnAuthorized)
+    def _return_authorized(
+        self,
+        order_id: UUID,
+        return_id: UUID,
+        rma: str,
+        lines: Lines,
+        label: dict[str, str],
+        authorized_at: datetime,
+    ) -> None:
+        self.returns[return_id] = ReturnRecord(
+            return_id, ReturnStatus.AUTHORIZED, authorized_at, lines, rma=rma, label=label
+        )
+
+    @event(ReturnRejected)
+    def _return_rejected(
+        self, order_id: UUID, return_id: UUID, reason: str, rejected_at: datetime
+    ) -> None:
+        self.returns[return_id] = ReturnRecord(
+            return_id, ReturnStatus.REJECTED, rejected_at, [], reason=reason
+        )
+
+    @event(ReturnReceived)
+    def _return_received(
+        self, order_id: UUID, return_id: UUID, rma: str, lines: Lines, received_at: datetime
+    ) -> None:
+        self.returns[return_id] = replace(
+            self.returns[return_id],
+            status=ReturnStatus.RECEIVED,
+            received=lines,
+            received_at=received_at,
+        )
 
 
 def shipment_id_of(order_id: UUID) -> UUID:

@@ -1,4 +1,9 @@
-"""Integration events in -> product weights and the order's Shipment (via the unit of work)."""
+"""Integration events in -> product weights and the order's Shipment (via the unit of work).
+
+The Shipment is the arbiter of a cancellation racing the parcel: CancellationRequested
+stops it unless it has shipped (then Shipped was the answer); a StockReserved after
+that never ships it. Returns are decided by the return desk on the same aggregate.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,21 @@ from typing import TypeVar
 from uuid import UUID
 
 from orderflow_events import (
+    CancellationRequested,
     Envelope,
     IntegrationEvent,
     OrderCancelled,
     OrderPlaced,
     ProductListed,
     ProductUpdated,
+    ReturnRequested,
     StockReserved,
 )
 from orderflow_runtime.inbox import Handler
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.uow import UnitOfWork
 
+from orderflow_fulfillment.desk import ReturnDesk
 from orderflow_fulfillment.dispatch import Dispatcher
 from orderflow_fulfillment.domain import Product, Shipment, ShipmentStatus
 
@@ -45,7 +53,7 @@ def weight_of(uow: UnitOfWork, sku: str) -> int | None:
     return None if product is None else product.weight_grams
 
 
-def make_handlers(dispatcher: Dispatcher) -> dict[str, Handler]:
+def make_handlers(dispatcher: Dispatcher, desk: ReturnDesk) -> dict[str, Handler]:
     def ship_if_ready(shipment: Shipment, uow: UnitOfWork) -> None:
         if shipment.ready_to_ship:
             assert shipment.reserved is not None
@@ -93,10 +101,26 @@ def make_handlers(dispatcher: Dispatcher) -> dict[str, Handler]:
         elif shipment.status is not ShipmentStatus.CANCELLED:
             log.warning("cancel after shipping: the parcel has left", status=str(shipment.status))
 
+    def on_cancellation_requested(envelope: Envelope, uow: UnitOfWork) -> None:
+        request = data_of(envelope, CancellationRequested)
+        shipment = shipment_of(uow, request.order_id)
+        if shipment.has_left:
+            log.info("cancellation refused: Shipped was the answer", status=str(shipment.status))
+        elif shipment.stopped:
+            log.info("cancellation requested again: already stopped")
+        else:
+            shipment.stop(str(request.reason))
+
+    def on_return_requested(envelope: Envelope, uow: UnitOfWork) -> None:
+        requested = data_of(envelope, ReturnRequested)
+        desk.decide(shipment_of(uow, requested.order_id), requested)
+
     return {
         ProductListed.ce_type: on_product,
         ProductUpdated.ce_type: on_product,
         OrderPlaced.ce_type: on_order_placed,
         StockReserved.ce_type: on_stock_reserved,
         OrderCancelled.ce_type: on_order_cancelled,
+        CancellationRequested.ce_type: on_cancellation_requested,
+        ReturnRequested.ce_type: on_return_requested,
     }

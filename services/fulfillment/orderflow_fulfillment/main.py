@@ -11,6 +11,7 @@ from orderflow_runtime.settings import ServiceSettings
 from orderflow_fulfillment.api import create_api
 from orderflow_fulfillment.application import FulfillmentApplication
 from orderflow_fulfillment.delivery import SandboxDeliveries
+from orderflow_fulfillment.desk import ReturnDesk
 from orderflow_fulfillment.dispatch import Dispatcher
 from orderflow_fulfillment.handlers import make_handlers
 from orderflow_fulfillment.mapping import to_integration
@@ -51,7 +52,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         output_topic=FULFILLMENT_EVENTS,
         to_integration=to_integration,
         input_topics=[CATALOG_EVENTS, ORDERS_EVENTS, INVENTORY_EVENTS],
-        handlers=make_handlers(dispatcher),
+        handlers=make_handlers(dispatcher, ReturnDesk(dispatcher, settings.return_window)),
         api=create_api(app, settings, projections),
         projections=projections,
         background=[deliveries.run],

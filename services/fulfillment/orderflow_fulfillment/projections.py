@@ -1,5 +1,6 @@
-"""The shipments read model: tracking number -> order (for the carrier webhook) and the
-shipments still awaiting delivery (for the sandbox carriers, also after a restart)."""
+"""The shipments read model: tracking number -> order (for the carrier webhook), the
+shipments still awaiting delivery (for the sandbox carriers, also after a restart), and
+RMA -> order (for the warehouse's return receipts)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 
 from orderflow_fulfillment.domain import Shipment, ShipmentStatus
+from orderflow_fulfillment.returns import ReturnStatus
 
 metadata = MetaData()
 shipments = Table(
@@ -34,6 +36,14 @@ shipments = Table(
     Column("tracking_number", String(64)),
     Column("shipped_at", DateTime(timezone=True)),
     UniqueConstraint("carrier", "tracking_number"),
+)
+returns = Table(
+    "fulfillment_returns",
+    metadata,
+    Column("rma", String(64), primary_key=True),
+    Column("return_id", String(36), nullable=False, unique=True),
+    Column("order_id", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
 )
 
 
@@ -74,16 +84,35 @@ class ShipmentsReadModel(ReadModel):
                 )
             case Shipment.DeliveryConfirmed():
                 conn.execute(shipments.update().where(row).values(status=ShipmentStatus.DELIVERED))
-            case Shipment.Cancelled():
+            case Shipment.Cancelled() | Shipment.Stopped():
                 conn.execute(shipments.update().where(row).values(status=ShipmentStatus.CANCELLED))
             case Shipment.Stuck():
                 conn.execute(shipments.update().where(row).values(status=ShipmentStatus.STUCK))
+            case Shipment.ReturnAuthorized():
+                conn.execute(
+                    returns.insert().values(
+                        rma=domain_event.rma,
+                        return_id=str(domain_event.return_id),
+                        order_id=order_id,
+                        status=ReturnStatus.AUTHORIZED,
+                    )
+                )
+            case Shipment.ReturnReceived():
+                rma = returns.c.rma == domain_event.rma
+                conn.execute(returns.update().where(rma).values(status=ReturnStatus.RECEIVED))
 
 
 def order_of_tracking(engine: Engine, carrier: str, tracking_number: str) -> UUID | None:
     query = select(shipments.c.order_id).where(
         shipments.c.carrier == carrier, shipments.c.tracking_number == tracking_number
     )
+    with engine.connect() as conn:
+        found = conn.execute(query).scalar_one_or_none()
+    return None if found is None else UUID(found)
+
+
+def order_of_rma(engine: Engine, rma: str) -> UUID | None:
+    query = select(returns.c.order_id).where(returns.c.rma == rma)
     with engine.connect() as conn:
         found = conn.execute(query).scalar_one_or_none()
     return None if found is None else UUID(found)

@@ -5,6 +5,8 @@ The carriers are a JSON list in `FULFILLMENT_CARRIERS` (see `rates.CarrierRates`
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from orderflow_runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -41,10 +43,19 @@ class FulfillmentSettings(ServiceSettings):
     delivery_poll_s: float = Field(
         default=0.5, gt=0, description="How often the sandbox carriers look for due deliveries."
     )
+    return_window_s: float = Field(
+        default=30 * 24 * 3600,
+        ge=0,
+        description="A return may be requested this long after delivery (default 30 days).",
+    )
     carrier_webhook_key: SecretStr | None = Field(
         default=None,
         description="Key carriers send to the webhook (X-API-Key); unset: the admin key.",
     )
+
+    @property
+    def return_window(self) -> timedelta:
+        return timedelta(seconds=self.return_window_s)
 
     @property
     def webhook_key(self) -> SecretStr | None:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from orderflow_events import (
+    CancellationRequested,
     Envelope,
     IntegrationEvent,
     Money,
     OrderCancelled,
     OrderPlaced,
     ProductListed,
+    ReturnRequested,
     ShippingMethod,
     StockLine,
     StockReserved,
@@ -60,6 +62,20 @@ class Harness:
             self.spec.handlers[event.ce_type](self.envelope(event), uow)
             uow.commit()
 
+    def deliver_batch(self, *events: IntegrationEvent) -> None:
+        """Apply the events in one unit of work, as the inbox applies a batch."""
+        uow = UnitOfWork(self.app)
+        for event in events:
+            self.spec.handlers[event.ce_type](self.envelope(event), uow)
+        uow.commit()
+
+    def delivered_order(self, delivered_at: datetime = NOW) -> OrderPlaced:
+        """An order of 2 x SKU, shipped and delivered at `delivered_at`."""
+        order = self.order()
+        self.deliver(self.listed(), order, self.reserved(order.order_id))
+        assert self.app.confirm_delivery(order.order_id, delivered_at)
+        return order
+
     def published(self, kind: type[E]) -> list[E]:
         """What the relay would publish of `kind`, in store order."""
         events: list[E] = []
@@ -101,6 +117,30 @@ class Harness:
             reservation_id=uuid.uuid5(order_id, "reservation"),
             lines=[StockLine(sku=sku, quantity=quantity)],
             reserved_at=NOW,
+        )
+
+    @staticmethod
+    def cancel_requested(order_id: uuid.UUID, reason: str = "customer") -> CancellationRequested:
+        return CancellationRequested.model_validate(
+            {"order_id": order_id, "reason": reason, "requested_at": NOW}
+        )
+
+    @staticmethod
+    def return_requested(
+        order_id: uuid.UUID,
+        quantity: int = 1,
+        *,
+        sku: str = SKU,
+        after: timedelta = timedelta(days=1),
+        return_id: uuid.UUID | None = None,
+    ) -> ReturnRequested:
+        """A return of `quantity` units of `sku`, requested `after` the delivery (at NOW)."""
+        return ReturnRequested(
+            order_id=order_id,
+            return_id=return_id or uuid.uuid4(),
+            lines=[StockLine(sku=sku, quantity=quantity)],
+            reason="Too small",
+            requested_at=NOW + after,
         )
 
     @staticmethod

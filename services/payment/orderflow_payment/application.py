@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from orderflow_runtime.store import EventStoreApplication
 
-from orderflow_payment.domain import Payment, PaymentStatus
+from orderflow_payment.domain import Payment, PaymentStatus, RefundRecord
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class PaymentView:
     auth_attempts: int
     decline_reason: str | None
     capture_parked: bool
+    voided: bool
+    authorizations: int
+    """Successful authorisations (the aggregate allows one)."""
+    refunds: list[RefundRecord]
+    returns: int
+    """Returns received (refunded or not)."""
 
 
 class PaymentApplication(EventStoreApplication):
@@ -54,4 +60,8 @@ class PaymentApplication(EventStoreApplication):
             auth_attempts=payment.auth_attempts,
             decline_reason=payment.decline_reason,
             capture_parked=payment.parked_capture is not None,
+            voided=payment.voided,
+            authorizations=payment.authorizations,
+            refunds=list(payment.refunds),
+            returns=len(payment.returns),
         )

@@ -1,5 +1,10 @@
 """The Payment aggregate: one authorisation per order, then capture, void or refund.
 
+It also keeps the order's prices (for refunds of returned lines) and every return
+received: refunded, or recorded without a refund (nothing captured, nothing left).
+A return recorded while a capture may still come (Shipped was parked) is pending:
+it is refunded right after the capture.
+
 Guards live in the public methods; the `@event` methods only change state, because
 they run again whenever the aggregate is rebuilt from its events. The order id is
 in every event so that the relay can map each one on its own.
@@ -10,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -32,6 +38,36 @@ class PaymentStatus(StrEnum):
 
 class PaymentStateError(Exception):
     """A step the payment's state does not allow: a caller's bug, never a customer's."""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """What the order charged, from its OrderPlaced: the base of refunds for returns."""
+
+    currency: str
+    unit_prices: dict[str, Decimal]
+    quantities: dict[str, int]
+    subtotal: Decimal
+    shipping_fee: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    refund_id: UUID
+    amount: Decimal
+    return_id: UUID | None
+
+
+@dataclass(frozen=True)
+class ReturnRecord:
+    """A received return as payment knows it."""
+
+    lines: list[dict[str, Any]]
+    """Units received ([{"sku", "quantity"}]), whatever their condition."""
+    refund_id: UUID | None
+    pending: bool
+    """Recorded before a capture that may still come: refunded after it."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +138,34 @@ class Payment(TracedAggregate):
         order_id: UUID
         reason: str
 
+    class OrderPriced(TracedAggregate.Event):
+        """What the customer was charged for, kept to refund returned lines."""
+
+        order_id: UUID
+        currency: str
+        unit_prices: dict[str, Decimal]
+        quantities: dict[str, int]
+        subtotal: Decimal
+        shipping_fee: Decimal
+        tax: Decimal
+
+    class ReturnRefunded(TracedAggregate.Event):
+        order_id: UUID
+        return_id: UUID
+        refund_id: UUID
+        lines: list[dict[str, Any]]
+        amount: Decimal
+        currency: str
+        shipping: bool
+        reference: str
+
+    class ReturnRecorded(TracedAggregate.Event):
+        order_id: UUID
+        return_id: UUID
+        lines: list[dict[str, Any]]
+        pending: bool
+        note: str
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_of(order_id)
@@ -121,6 +185,11 @@ class Payment(TracedAggregate):
         self.auth_attempts = 0
         self.decline_reason: str | None = None
         self.parked_capture: UUID | None = None
+        self.authorizations = 0
+        self.prices: Prices | None = None
+        self.refunds: list[RefundRecord] = []
+        self.returns: dict[UUID, ReturnRecord] = {}
+        self.shipping_refunded = False
 
     @property
     def awaits_authorization(self) -> bool:
@@ -199,6 +268,75 @@ class Payment(TracedAggregate):
             reference=reference,
         )
 
+    def record_prices(
+        self,
+        *,
+        currency: str,
+        unit_prices: dict[str, Decimal],
+        quantities: dict[str, int],
+        subtotal: Decimal,
+        shipping_fee: Decimal,
+        tax: Decimal,
+    ) -> None:
+        if self.prices is not None:
+            raise PaymentStateError(f"the prices of order {self.order_id} are known already")
+        self._order_priced(
+            order_id=self.order_id,
+            currency=currency,
+            unit_prices=unit_prices,
+            quantities=quantities,
+            subtotal=subtotal,
+            shipping_fee=shipping_fee,
+            tax=tax,
+        )
+
+    def refund_return(
+        self,
+        *,
+        return_id: UUID,
+        refund_id: UUID,
+        lines: list[dict[str, Any]],
+        amount: Decimal,
+        shipping: bool,
+        reference: str,
+    ) -> None:
+        """Refund a received return once (refunded <= captured)."""
+        self._require(PaymentStatus.CAPTURED, "refund a return of")
+        known = self.returns.get(return_id)
+        if known is not None and not known.pending:
+            raise PaymentStateError(f"return {return_id} was settled already")
+        if not Decimal(0) < amount <= self.refundable:
+            raise PaymentStateError(f"cannot refund {amount}: {self.refundable} is refundable")
+        self._return_refunded(
+            order_id=self.order_id,
+            return_id=return_id,
+            refund_id=refund_id,
+            lines=lines,
+            amount=amount,
+            currency=self.held_currency,
+            shipping=shipping,
+            reference=reference,
+        )
+
+    def record_return(
+        self, *, return_id: UUID, lines: list[dict[str, Any]], pending: bool, note: str
+    ) -> None:
+        """A received return refunded with nothing (yet, when `pending`)."""
+        known = self.returns.get(return_id)
+        if known is not None and not known.pending:
+            raise PaymentStateError(f"return {return_id} was settled already")
+        self._return_recorded(
+            order_id=self.order_id, return_id=return_id, lines=lines, pending=pending, note=note
+        )
+
+    @property
+    def pending_returns(self) -> list[UUID]:
+        return [return_id for return_id, r in self.returns.items() if r.pending]
+
+    @property
+    def voided(self) -> bool:
+        return self.status is PaymentStatus.VOIDED
+
     def record_cancel(self, reason: str) -> None:
         """A cancel before any authorisation: nothing to release, nothing to authorise later."""
         self._require(PaymentStatus.OPEN, "record a cancel")
@@ -235,6 +373,7 @@ class Payment(TracedAggregate):
         self.authorized, self.currency, self.auth_code = amount, currency, auth_code
         self.token, self.brand, self.last4 = token, brand, last4
         self.auth_attempts = attempts
+        self.authorizations += 1
 
     @event(Declined)
     def _declined(
@@ -277,13 +416,52 @@ class Payment(TracedAggregate):
     def _refunded(
         self, order_id: UUID, refund_id: UUID, amount: Decimal, currency: str, reference: str
     ) -> None:
-        self.refunded += amount
-        if self.refunded >= self.captured:
-            self.status = PaymentStatus.REFUNDED
+        self._add_refund(RefundRecord(refund_id, amount, None))
 
     @event(CancelRecorded)
     def _cancel_recorded(self, order_id: UUID, reason: str) -> None:
         self.status = PaymentStatus.CANCELLED
+
+    @event(OrderPriced)
+    def _order_priced(
+        self,
+        order_id: UUID,
+        currency: str,
+        unit_prices: dict[str, Decimal],
+        quantities: dict[str, int],
+        subtotal: Decimal,
+        shipping_fee: Decimal,
+        tax: Decimal,
+    ) -> None:
+        self.prices = Prices(currency, unit_prices, quantities, subtotal, shipping_fee, tax)
+
+    @event(ReturnRefunded)
+    def _return_refunded(
+        self,
+        order_id: UUID,
+        return_id: UUID,
+        refund_id: UUID,
+        lines: list[dict[str, Any]],
+        amount: Decimal,
+        currency: str,
+        shipping: bool,
+        reference: str,
+    ) -> None:
+        self.returns[return_id] = ReturnRecord(lines, refund_id, pending=False)
+        self.shipping_refunded = self.shipping_refunded or shipping
+        self._add_refund(RefundRecord(refund_id, amount, return_id))
+
+    @event(ReturnRecorded)
+    def _return_recorded(
+        self, order_id: UUID, return_id: UUID, lines: list[dict[str, Any]], pending: bool, note: str
+    ) -> None:
+        self.returns[return_id] = ReturnRecord(lines, None, pending)
+
+    def _add_refund(self, refund: RefundRecord) -> None:
+        self.refunds = [*self.refunds, refund]
+        self.refunded += refund.amount
+        if self.refunded >= self.captured:
+            self.status = PaymentStatus.REFUNDED
 
 
 def payment_id_of(order_id: UUID) -> UUID:

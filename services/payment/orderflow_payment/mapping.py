@@ -60,4 +60,14 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
                 amount=Money(amount=domain_event.amount, currency=domain_event.currency),
                 refunded_at=domain_event.timestamp,
             )
-    return None  # Opened, CaptureParked, CaptureIgnored, CancelRecorded: private
+        case Payment.ReturnRefunded():
+            return PaymentRefunded(
+                order_id=domain_event.order_id,
+                payment_id=domain_event.originator_id,
+                refund_id=domain_event.refund_id,
+                amount=Money(amount=domain_event.amount, currency=domain_event.currency),
+                return_id=domain_event.return_id,
+                refunded_at=domain_event.timestamp,
+            )
+    # Opened, CaptureParked, CaptureIgnored, CancelRecorded, OrderPriced, ReturnRecorded
+    return None

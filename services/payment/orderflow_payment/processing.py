@@ -1,4 +1,5 @@
-"""The payment steps that talk to the gateway: authorise, capture, void and refund.
+"""The payment steps that talk to the gateway: authorise, capture, void and refund
+(of a cancel after capture, and of each received return).
 
 Each step calls the gateway with one idempotency key per order and step, retries
 transient errors a few times with backoff (the same key every time), then records
@@ -13,14 +14,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
-from orderflow_events import Money, OrderPlaced
+from orderflow_events import Money, OrderPlaced, ReturnReceived
 from orderflow_runtime.logs import get_logger
 
 from orderflow_payment.domain import NAMESPACE, Card, Payment, PaymentStatus
 from orderflow_payment.gateway import Approved, AuthorizationRequest, Gateway, GatewayError
+from orderflow_payment.refunds import RefundShipping, refund_for_return, units
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -67,10 +69,13 @@ class PaymentProcessor:
         gateway: Gateway,
         policy: RetryPolicy,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        refund_shipping: RefundShipping = "never",
     ) -> None:
         self._gateway = gateway
         self._policy = policy
         self._sleep = sleep
+        self._refund_shipping: RefundShipping = refund_shipping
 
     def authorize(self, payment: Payment, placed: OrderPlaced) -> None:
         """Authorise the order's total once; a parked capture follows at once."""
@@ -126,6 +131,8 @@ class PaymentProcessor:
             )
         )
         payment.capture(shipment_id=shipment_id, reference=reference)
+        for return_id in payment.pending_returns:  # received before this (parked) capture
+            self._refund_return(payment, return_id, payment.returns[return_id].lines)
 
     def void(self, payment: Payment) -> None:
         reference = self._call(
@@ -146,6 +153,61 @@ class PaymentProcessor:
             )
         )
         payment.refund(refund_id=refund_id, amount=amount, reference=reference)
+
+    def settle_return(self, payment: Payment, received: ReturnReceived) -> None:
+        """Refund a received return's units once; without a capture, only record it."""
+        lines = [{"sku": line.sku, "quantity": line.quantity} for line in received.lines]
+        if payment.status is PaymentStatus.CAPTURED:
+            self._refund_return(payment, received.return_id, lines)
+            return
+        # Shipped was parked (OPEN) or its capture failed (AUTHORIZED): it may still come.
+        pending = payment.status in (PaymentStatus.OPEN, PaymentStatus.AUTHORIZED)
+        log.warning("return received for a payment not captured", status=str(payment.status))
+        note = f"received while {payment.status}" + (": refund after capture" if pending else "")
+        payment.record_return(return_id=received.return_id, lines=lines, pending=pending, note=note)
+
+    def _refund_return(
+        self, payment: Payment, return_id: UUID, lines: list[dict[str, Any]]
+    ) -> None:
+        if payment.prices is None:
+            log.error("no prices known for the order: return not refunded")
+            payment.record_return(
+                return_id=return_id, lines=lines, pending=False, note="prices unknown"
+            )
+            return
+        earlier = (r.lines for i, r in payment.returns.items() if i != return_id)
+        before = units(line for lines_ in earlier for line in lines_)
+        due = refund_for_return(
+            payment.prices,
+            units(lines),
+            before,
+            policy=self._refund_shipping,
+            shipping_refunded=payment.shipping_refunded,
+        )
+        if due.unpriced:
+            log.warning("returned skus not in the order: not refunded", skus=due.unpriced)
+        amount = min(due.amount, payment.refundable)
+        if amount < due.amount:
+            log.warning("refund clipped to what is left", due=str(due.amount), left=str(amount))
+        if amount <= 0:
+            payment.record_return(
+                return_id=return_id, lines=lines, pending=False, note="nothing left to refund"
+            )
+            return
+        refund_id = uuid5(NAMESPACE, f"refund:{return_id}")
+        money = Money(amount=amount, currency=payment.held_currency)
+        reference = self._call(
+            lambda: self._gateway.refund(_auth_code(payment), money, str(refund_id))
+        )
+        payment.refund_return(
+            return_id=return_id,
+            refund_id=refund_id,
+            lines=lines,
+            amount=amount,
+            shipping=due.shipping,
+            reference=reference,
+        )
+        log.info("return refunded", return_id=str(return_id), amount=str(money))
 
     def _call(self, call: Callable[[], str]) -> str:
         try:

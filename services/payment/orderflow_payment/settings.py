@@ -23,6 +23,11 @@ class PaymentSettings(ServiceSettings):
     gateway_retry_delay_s: float = Field(
         default=0.1, ge=0, le=10, description="Wait before the first retry of a gateway call."
     )
+    refund_shipping: Literal["never", "on_full_return"] = Field(
+        default="never",
+        description="Refund the shipping fee (and its tax) when a return brings back the "
+        "order's last units ('on_full_return'), or never.",
+    )
     gateway_retry_max_delay_s: float = Field(
         default=1.0, ge=0, le=30, description="Longest wait between gateway retries (doubling)."
     )

@@ -17,6 +17,8 @@ from orderflow_events import (
     OrderCancelled,
     OrderPlaced,
     PaymentMethod,
+    ReceivedLine,
+    ReturnReceived,
     Shipped,
     StockLine,
     from_record,
@@ -27,8 +29,10 @@ from orderflow_payment.application import PaymentApplication
 from orderflow_payment.handlers import make_handlers
 from orderflow_payment.mapping import to_integration
 from orderflow_payment.processing import PaymentProcessor, RetryPolicy
+from orderflow_payment.projections import PaymentsIndex
 from orderflow_payment.sandbox import SandboxGateway
 from orderflow_payment.settings import PaymentSettings
+from orderflow_runtime.projections import Projections, read_model_engine
 from orderflow_runtime.uow import UnitOfWork
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -40,10 +44,14 @@ class Harness:
 
     def __init__(self, settings: PaymentSettings) -> None:
         self.app = PaymentApplication(settings)
+        self.projections = Projections(self.app, [PaymentsIndex()], read_model_engine(settings))
         self.gateway = SandboxGateway()
         self.sleeps: list[float] = []
         policy = RetryPolicy(attempts=3, initial_delay_s=0.1, max_delay_s=0.15)
-        self.handlers = make_handlers(PaymentProcessor(self.gateway, policy, self.sleeps.append))
+        processor = PaymentProcessor(
+            self.gateway, policy, self.sleeps.append, refund_shipping=settings.refund_shipping
+        )
+        self.handlers = make_handlers(processor)
         self._sequence = 0
 
     def envelope(self, event: IntegrationEvent) -> Envelope:
@@ -86,6 +94,41 @@ class Harness:
         )
 
     @staticmethod
+    def return_received(
+        order_id: uuid.UUID,
+        *lines: tuple[str, int, str],
+        return_id: uuid.UUID | None = None,
+    ) -> ReturnReceived:
+        """A received return of (sku, quantity, condition) lines; default one resellable shirt."""
+        lines = lines or (("TSHIRT-RED-M", 1, "resellable"),)
+        return ReturnReceived(
+            order_id=order_id,
+            return_id=return_id or uuid.uuid4(),
+            rma="RMA-TEST000001",
+            lines=[
+                ReceivedLine.model_validate({"sku": s, "quantity": q, "condition": c})
+                for s, q, c in lines
+            ],
+            received_at=NOW,
+        )
+
+    @staticmethod
+    def settings_for_test(tmp_path: Path, **changes: str) -> PaymentSettings:
+        """Settings of a second harness, in its own folder."""
+        return PaymentSettings(
+            data_dir=tmp_path / "other",
+            admin_api_key="test-key",  # type: ignore[arg-type]
+            **changes,  # type: ignore[arg-type]
+        )
+
+    def captured_order(self, token: str = "tok_approve") -> OrderPlaced:
+        """The sample order (2 x 19.90, shipping 4.90, tax 8.49), authorised and captured."""
+        order = self.order(token)
+        self.deliver(order)
+        self.deliver(self.shipped(order.order_id))
+        return order
+
+    @staticmethod
     def cancelled(order_id: uuid.UUID, reason: str = "customer") -> OrderCancelled:
         return OrderCancelled.model_validate(
             {"order_id": order_id, "reason": reason, "cancelled_at": NOW}
@@ -109,4 +152,5 @@ def settings(tmp_path: Path) -> PaymentSettings:
 def harness(settings: PaymentSettings) -> Iterator[Harness]:
     harness = Harness(settings)
     yield harness
+    harness.projections.engine.dispose()
     harness.app.close()
