@@ -20,7 +20,7 @@ MYPY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /*/__init__.p
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: help venv lock test lint demo bench clean
+.PHONY: help venv lock test lint demo bench clean deploy-check
 
 help:
 	@echo "make venv   - install uv ($(UV_VERSION)) and the workspace venv from uv.lock"
@@ -42,7 +42,11 @@ lock: $(UV)
 
 test: venv
 	$(BIN)/python -m orderflow_devinfra fetch
+	scripts/install-kustomize.sh >/dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+deploy-check: venv
+	$(BIN)/python -m orderflow_devinfra.compose --check
 
 lint: venv
 	$(BIN)/ruff check .

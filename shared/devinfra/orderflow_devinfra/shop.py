@@ -57,12 +57,14 @@ class ServiceConfig:
     database_url: str | None = None
     data_dir: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    http_host: str = "127.0.0.1"
+    """Bind address; containers (docker-compose.yml, deploy/) use 0.0.0.0."""
 
     def env(self) -> dict[str, str]:
         prefix = self.service.upper() + "_"
         values = {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
-            "HTTP_HOST": "127.0.0.1",
+            "HTTP_HOST": self.http_host,
             "HTTP_PORT": str(self.http_port),
             "ADMIN_API_KEY": self.admin_api_key,
             "TOPIC_NAMESPACE": self.namespace,
