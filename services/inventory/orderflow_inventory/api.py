@@ -1,4 +1,5 @@
-"""The inventory's HTTP API, all for admins (API key): receipts, thresholds, levels."""
+"""The inventory's HTTP API, all for admins (API key): receipts, thresholds, levels,
+and every order's reservation record (the invariant checker reads the last two)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from orderflow_inventory.application import InventoryApplication
 from orderflow_inventory.domain import StockLevels, Thresholds
 from orderflow_inventory.projections import list_stock
+from orderflow_inventory.reservations_view import list_reservations
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The sku.")]
 
@@ -39,10 +41,16 @@ class ThresholdsIn(Request):
 
 class StockOut(BaseModel):
     sku: str = Field(description="The sku.")
-    on_hand: int = Field(description="Units in the warehouse, reserved ones included.")
+    on_hand: int = Field(
+        description="Units in the warehouse, reserved ones included: "
+        "received + restocked - committed."
+    )
     reserved: int = Field(description="Units on hand promised to orders.")
     available: int = Field(description="Units on hand and not reserved.")
     committed: int = Field(description="Units shipped so far.")
+    received: int = Field(description="Units in from goods receipts.")
+    restocked: int = Field(description="Units back on hand from resellable returns.")
+    written_off: int = Field(description="Returned units not resellable (never on hand).")
     reorder_point: int = Field(description="Reorder when available falls under this.")
     reorder_quantity: int = Field(description="Units a reorder asks for.")
     active: bool = Field(description="False once delisted: no new reservations.")
@@ -64,14 +72,37 @@ class StockPage(BaseModel):
     size: int = Field(description="Page size asked for.")
 
 
+STATUSES = "pending, reserved, failed, released, committed or cancelled."
+
+
 class OrderStockOut(BaseModel):
     order_id: UUID = Field(description="The order.")
-    status: str = Field(description="waiting, reserved, failed, released, committed or cancelled.")
+    status: str = Field(description=STATUSES)
     lines: dict[str, int] = Field(description="Units per sku, once OrderPlaced arrived.")
     payment_id: UUID | None = Field(description="The authorisation, once it arrived.")
     reservation_id: UUID | None = Field(description="The reservation, once made.")
     unavailable: list[dict[str, Any]] = Field(description="The short lines of a failure.")
     shipment_id: UUID | None = Field(description="The shipment that took the units.")
+    returns: dict[str, dict[str, Any]] = Field(
+        description="By return id: the lines restocked, written off, and unmatched "
+        "(beyond what the order shipped, or of an unknown sku: never restocked)."
+    )
+
+
+class ReservationOut(BaseModel):
+    order_id: UUID = Field(description="The order.")
+    status: str = Field(description=STATUSES)
+    lines: dict[str, int] = Field(description="Units per sku, once OrderPlaced arrived.")
+    reservation_id: UUID | None = Field(description="The reservation, once made.")
+    restocked: dict[str, int] = Field(description="Units per sku back on hand from returns.")
+    written_off: dict[str, int] = Field(description="Units per sku returned unsellable.")
+
+
+class ReservationPage(BaseModel):
+    items: list[ReservationOut] = Field(description="Order stock records of this page.")
+    total: int = Field(description="Records over all pages.")
+    page: int = Field(description="This page's number, from 1.")
+    size: int = Field(description="Page size asked for.")
 
 
 def create_api(
@@ -122,6 +153,17 @@ def create_api(
     def order_stock(order_id: UUID) -> OrderStockOut:
         """What inventory knows of one order: its lines, payment and reservation."""
         return OrderStockOut(**app.order_stock(order_id).__dict__)
+
+    @admin.get("/reservations", response_model=ReservationPage)
+    def reservations(
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        size: Annotated[int, Query(ge=1, le=100)] = 50,
+    ) -> ReservationPage:
+        """Every order's stock record, by order id (from the read model: may trail)."""
+        with projections.engine.connect() as conn:
+            found, total = list_reservations(conn, page=page, size=size)
+        items = [ReservationOut(**record.__dict__) for record in found]
+        return ReservationPage(items=items, total=total, page=page, size=size)
 
     api.include_router(admin)
     return api

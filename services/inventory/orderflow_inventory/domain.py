@@ -1,9 +1,10 @@
 """Stock per sku and the reservation of each order's lines. No I/O here.
 
 `StockItem` counts one sku: on hand (in the warehouse), reserved (promised to
-orders, still on hand) and committed (shipped). `OrderStock` is one order's side
-of the saga: it parks the lines and the payment until it has both, then the
-domain service `reserve_order` reserves every line or none.
+orders, still on hand) and committed (shipped), and where units came from:
+received (goods receipts) and restocked (resellable returns); returned units that
+cannot be sold are written off. So on hand = received + restocked - committed.
+`OrderStock` (reservations.py) is one order's side of the saga.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class StockLevels:
     reserved: int
     available: int
     committed: int
+    received: int
+    restocked: int
+    written_off: int
     reorder_point: int
     reorder_quantity: int
     active: bool
@@ -70,6 +74,9 @@ class StockItem(TracedAggregate):
         self.on_hand = 0
         self.reserved = 0
         self.committed = 0
+        self.received = 0  # from goods receipts
+        self.restocked = 0  # back from returns, resellable
+        self.written_off = 0  # back from returns, damaged or defective: never on hand
         self.reorder_point = reorder_point
         self.reorder_quantity = reorder_quantity
         self.active = True
@@ -88,6 +95,9 @@ class StockItem(TracedAggregate):
             reserved=self.reserved,
             available=self.available,
             committed=self.committed,
+            received=self.received,
+            restocked=self.restocked,
+            written_off=self.written_off,
             reorder_point=self.reorder_point,
             reorder_quantity=self.reorder_quantity,
             active=self.active,
@@ -141,6 +151,20 @@ class StockItem(TracedAggregate):
             raise StockInvariantError(f"{self.sku}: cannot commit {quantity} of {self.reserved}")
         self._committed(order_id=order_id, quantity=quantity)
 
+    def restock(self, order_id: uuid.UUID, return_id: uuid.UUID, quantity: int) -> None:
+        """Returned units that can be sold again are back on hand."""
+        _require_positive(quantity)
+        self._restocked(order_id=order_id, return_id=return_id, quantity=quantity)
+
+    def write_off(
+        self, order_id: uuid.UUID, return_id: uuid.UUID, quantity: int, condition: str
+    ) -> None:
+        """Returned units that cannot be sold again: counted, never on hand."""
+        _require_positive(quantity)
+        self._written_off(
+            order_id=order_id, return_id=return_id, quantity=quantity, condition=condition
+        )
+
     def set_thresholds(self, thresholds: Thresholds) -> bool:
         if thresholds == Thresholds(self.reorder_point, self.reorder_quantity):
             return False
@@ -159,7 +183,23 @@ class StockItem(TracedAggregate):
     @event("Received")
     def _received(self, sku: str, receipt_id: str, quantity: int) -> None:
         self.on_hand += quantity
+        self.received += quantity
         self.receipts[receipt_id] = quantity
+        self._lifted()
+
+    @event("Restocked")
+    def _restocked(self, order_id: uuid.UUID, return_id: uuid.UUID, quantity: int) -> None:
+        self.on_hand += quantity
+        self.restocked += quantity
+        self._lifted()
+
+    @event("WrittenOff")
+    def _written_off(
+        self, order_id: uuid.UUID, return_id: uuid.UUID, quantity: int, condition: str
+    ) -> None:
+        self.written_off += quantity
+
+    def _lifted(self) -> None:
         if self.available >= self.reorder_point:
             self.reorder_pending = False  # back at the point: the next fall reorders again
 
@@ -214,6 +254,8 @@ def merge_lines(lines: Iterable[tuple[str, int]]) -> dict[str, int]:
 # Typed handles on the event classes that @event generates (mypy cannot see them).
 StockCreatedEvent: type[Any] = StockItem.Created
 StockReceivedEvent: type[Any] = StockItem.Received  # type: ignore[attr-defined]
+StockRestockedEvent: type[Any] = StockItem.Restocked  # type: ignore[attr-defined]
+StockWrittenOffEvent: type[Any] = StockItem.WrittenOff  # type: ignore[attr-defined]
 StockReservedEvent: type[Any] = StockItem.Reserved  # type: ignore[attr-defined]
 StockReleasedEvent: type[Any] = StockItem.Released  # type: ignore[attr-defined]
 StockCommittedEvent: type[Any] = StockItem.Committed  # type: ignore[attr-defined]

@@ -2,7 +2,9 @@
 
 Events of one order come from three topics in any order: each handler records
 what its event says and reserves when the order has both its lines and its
-payment. Repeats are no-ops; a cancelled order never reserves afterwards.
+payment. Repeats are no-ops; a cancelled order never reserves afterwards, even
+when the cancel arrives before the order itself. A received return restocks its
+resellable units once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from orderflow_events import (
     PaymentAuthorized,
     ProductDelisted,
     ProductListed,
+    ReturnReceived,
     Shipped,
 )
 from orderflow_runtime.inbox import Handler
@@ -33,6 +36,7 @@ from orderflow_inventory.reservations import (
     release_order,
     reserve_order,
 )
+from orderflow_inventory.returns import ReturnedLine, receive_return
 
 log = get_logger(__name__)
 
@@ -54,6 +58,7 @@ def make_handlers(defaults: Thresholds) -> dict[str, Handler]:
         PaymentAuthorized.ce_type: on_payment_authorized,
         Shipped.ce_type: on_shipped,
         OrderCancelled.ce_type: on_order_cancelled,
+        ReturnReceived.ce_type: on_return_received,
     }
 
 
@@ -104,6 +109,19 @@ def on_order_cancelled(envelope: Envelope, uow: UnitOfWork) -> None:
         log.warning("cancelled order has shipped; nothing released")
     else:
         order.cancel()
+
+
+def on_return_received(envelope: Envelope, uow: UnitOfWork) -> None:
+    received = envelope.data
+    assert isinstance(received, ReturnReceived)
+    order = _order(uow, received.order_id)
+    lines = [ReturnedLine(ln.sku, ln.quantity, ln.condition.value) for ln in received.lines]
+    items = _items(uow, dict.fromkeys(ln.sku for ln in lines))
+    if not receive_return(order, items, received.return_id, lines):
+        return  # this return was received already
+    unmatched = order.returns[str(received.return_id)]["unmatched"]
+    if unmatched:
+        log.warning("returned units match nothing shipped; not restocked", unmatched=unmatched)
 
 
 def _order(uow: UnitOfWork, order_id: UUID) -> OrderStock:

@@ -18,6 +18,7 @@ from orderflow_inventory.application import InventoryApplication
 from orderflow_inventory.handlers import make_handlers
 from orderflow_inventory.mapping import to_integration
 from orderflow_inventory.projections import StockReadModel
+from orderflow_inventory.reservations_view import ReservationsReadModel
 from orderflow_inventory.settings import InventorySettings
 
 
@@ -26,7 +27,8 @@ def build(settings: ServiceSettings) -> ServiceSpec:
     if not isinstance(settings, InventorySettings):
         raise TypeError(f"inventory needs InventorySettings, not {type(settings).__name__}")
     app = InventoryApplication(settings)
-    projections = Projections(app, [StockReadModel()], read_model_engine(settings))
+    models = [StockReadModel(), ReservationsReadModel()]
+    projections = Projections(app, models, read_model_engine(settings))
     return ServiceSpec(
         app,
         output_topic=INVENTORY_EVENTS,

@@ -28,6 +28,7 @@ from orderflow_inventory.reservations import (
     OrderReleasedEvent,
     OrderReservationFailedEvent,
     OrderReservedEvent,
+    OrderReturnReceivedEvent,
 )
 
 
@@ -52,7 +53,23 @@ def to_integration(domain_event: Any) -> IntegrationEvent | None:
             shipment_id=e.shipment_id,
             committed_at=at,
         )
+    if isinstance(e, OrderReturnReceivedEvent):
+        return _restocked_from_return(e)
     return _sku_event(e)
+
+
+def _restocked_from_return(e: Any) -> IntegrationEvent | None:
+    """Resellable units of a return back on hand; a return with none publishes nothing."""
+    if not e.restocked:
+        return None
+    return StockRestocked(
+        origin=RestockOrigin.RETURN,
+        order_id=e.order_id,
+        return_id=e.return_id,
+        reservation_id=e.reservation_id,
+        lines=[StockLine(sku=line["sku"], quantity=line["quantity"]) for line in e.restocked],
+        restocked_at=e.timestamp,
+    )
 
 
 def _sku_event(e: Any) -> IntegrationEvent | None:

@@ -1,8 +1,11 @@
-"""The `inventory_stock` read model: the levels of every sku, for `GET /stock`.
+"""The `inventory_stock_v2` read model: the levels of every sku, for `GET /stock`.
 
 Rows change by the deltas of each StockItem event, applied only onto the row's
 previous version: applying an event twice (two processes on one database, a
 rebuild racing a catch-up) changes nothing the second time.
+
+The table and the model's name carry a version: a new column means a new table,
+filled from the store from the start (the old one is left for a later cleanup).
 """
 
 from __future__ import annotations
@@ -33,18 +36,23 @@ from orderflow_inventory.domain import (
     StockReceivedEvent,
     StockReleasedEvent,
     StockReservedEvent,
+    StockRestockedEvent,
     StockThresholdsSetEvent,
+    StockWrittenOffEvent,
 )
 
 metadata = MetaData()
 stock = Table(
-    "inventory_stock",
+    "inventory_stock_v2",
     metadata,
     Column("stock_id", String(36), primary_key=True),
     Column("sku", String(64), nullable=False, unique=True),
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
     Column("committed", Integer, nullable=False),
+    Column("received", Integer, nullable=False),
+    Column("restocked", Integer, nullable=False),
+    Column("written_off", Integer, nullable=False),
     Column("reorder_point", Integer, nullable=False),
     Column("reorder_quantity", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
@@ -53,7 +61,15 @@ stock = Table(
 c = stock.c
 Changes = Callable[[Any], dict[str, Any]]
 _CHANGES: list[tuple[type[Any], Changes]] = [
-    (StockReceivedEvent, lambda e: {"on_hand": c.on_hand + e.quantity}),
+    (
+        StockReceivedEvent,
+        lambda e: {"on_hand": c.on_hand + e.quantity, "received": c.received + e.quantity},
+    ),
+    (
+        StockRestockedEvent,
+        lambda e: {"on_hand": c.on_hand + e.quantity, "restocked": c.restocked + e.quantity},
+    ),
+    (StockWrittenOffEvent, lambda e: {"written_off": c.written_off + e.quantity}),
     (StockReservedEvent, lambda e: {"reserved": c.reserved + e.quantity}),
     (StockReleasedEvent, lambda e: {"reserved": c.reserved - e.quantity}),
     (
@@ -73,7 +89,7 @@ _CHANGES: list[tuple[type[Any], Changes]] = [
 
 
 class StockReadModel(ReadModel):
-    name: ClassVar[str] = "inventory.stock"
+    name: ClassVar[str] = "inventory.stock.v2"
     metadata: ClassVar[MetaData] = metadata
 
     def project(self, domain_event: Any, conn: Connection) -> None:
@@ -103,6 +119,9 @@ def _created(e: Any, key: str, version: int) -> dict[str, Any]:
         "on_hand": 0,
         "reserved": 0,
         "committed": 0,
+        "received": 0,
+        "restocked": 0,
+        "written_off": 0,
         "reorder_point": e.reorder_point,
         "reorder_quantity": e.reorder_quantity,
         "active": True,
@@ -126,6 +145,9 @@ def list_stock(
             reserved=row.reserved,
             available=row.on_hand - row.reserved,
             committed=row.committed,
+            received=row.received,
+            restocked=row.restocked,
+            written_off=row.written_off,
             reorder_point=row.reorder_point,
             reorder_quantity=row.reorder_quantity,
             active=row.active,

@@ -21,7 +21,7 @@ from orderflow_inventory.domain import NAMESPACE, StockInvariantError, StockItem
 
 
 class Status(StrEnum):
-    WAITING = "waiting"  # for the lines, the payment, or both
+    PENDING = "pending"  # waiting for the lines, the payment, or both
     RESERVED = "reserved"
     FAILED = "failed"
     RELEASED = "released"
@@ -38,6 +38,7 @@ class OrderStockView:
     reservation_id: uuid.UUID | None
     unavailable: list[dict[str, Any]]
     shipment_id: uuid.UUID | None
+    returns: dict[str, dict[str, Any]]
 
 
 def order_stock_id(order_id: uuid.UUID) -> uuid.UUID:
@@ -60,14 +61,15 @@ class OrderStock(TracedAggregate):
         self.order_id = order_id
         self.lines: dict[str, int] | None = None
         self.payment_id: uuid.UUID | None = None
-        self.status = Status.WAITING
+        self.status = Status.PENDING
         self.unavailable: list[dict[str, Any]] = []
         self.shipment_id: uuid.UUID | None = None
+        self.returns: dict[str, dict[str, Any]] = {}  # by return id: what became of it
 
     @property
     def ready(self) -> bool:
         """Lines and payment known, nothing tried yet, not cancelled."""
-        return self.status is Status.WAITING and bool(self.lines) and self.payment_id is not None
+        return self.status is Status.PENDING and bool(self.lines) and self.payment_id is not None
 
     @property
     def reservation_id(self) -> uuid.UUID | None:
@@ -83,7 +85,21 @@ class OrderStock(TracedAggregate):
             reservation_id=self.reservation_id,
             unavailable=[dict(line) for line in self.unavailable],
             shipment_id=self.shipment_id,
+            returns={rid: dict(summary) for rid, summary in self.returns.items()},
         )
+
+    def has_return(self, return_id: uuid.UUID) -> bool:
+        return str(return_id) in self.returns
+
+    def returnable(self) -> dict[str, int]:
+        """Units per sku shipped to this order and not yet returned (none unless shipped)."""
+        if self.status is not Status.COMMITTED:
+            return {}
+        left = dict(self.lines or {})
+        for summary in self.returns.values():
+            for line in (*summary["restocked"], *summary["written_off"]):
+                left[line["sku"]] -= line["quantity"]
+        return left
 
     def record_lines(self, lines: list[tuple[str, int]]) -> None:
         if self.lines is None:  # a repeated OrderPlaced changes nothing
@@ -96,7 +112,7 @@ class OrderStock(TracedAggregate):
 
     def cancel(self) -> None:
         """Cancelled before a reservation: remember it, so nothing is reserved later."""
-        if self.status in (Status.WAITING, Status.FAILED):
+        if self.status in (Status.PENDING, Status.FAILED):
             self._cancelled()
 
     def hold(self) -> None:
@@ -124,6 +140,26 @@ class OrderStock(TracedAggregate):
             reservation_id=reservation_id(self.order_id),
             lines=self._event_lines(),
             shipment_id=shipment_id,
+        )
+
+    def record_return(
+        self,
+        return_id: uuid.UUID,
+        restocked: list[dict[str, Any]],
+        written_off: list[dict[str, Any]],
+        unmatched: list[dict[str, Any]],
+    ) -> None:
+        """A returned parcel: what goes back on hand, what is written off, what matched
+        nothing this order shipped (recorded for operators, never restocked)."""
+        if self.has_return(return_id):
+            raise StockInvariantError(f"return {return_id} of {self.order_id} was received")
+        self._return_received(
+            order_id=self.order_id,
+            return_id=return_id,
+            reservation_id=self.reservation_id,
+            restocked=restocked,
+            written_off=written_off,
+            unmatched=unmatched,
         )
 
     def _require(self, *, ready: bool = False, status: Status | None = None) -> None:
@@ -171,6 +207,22 @@ class OrderStock(TracedAggregate):
     @event("Cancelled")
     def _cancelled(self) -> None:
         self.status = Status.CANCELLED
+
+    @event("ReturnReceived")
+    def _return_received(
+        self,
+        order_id: uuid.UUID,
+        return_id: uuid.UUID,
+        reservation_id: uuid.UUID | None,
+        restocked: list[dict[str, Any]],
+        written_off: list[dict[str, Any]],
+        unmatched: list[dict[str, Any]],
+    ) -> None:
+        self.returns[str(return_id)] = {
+            "restocked": restocked,
+            "written_off": written_off,
+            "unmatched": unmatched,
+        }
 
     def _event_lines(self) -> list[dict[str, Any]]:
         return [{"sku": sku, "quantity": quantity} for sku, quantity in (self.lines or {}).items()]
@@ -226,3 +278,8 @@ OrderReservedEvent: type[Any] = OrderStock.Reserved  # type: ignore[attr-defined
 OrderReservationFailedEvent: type[Any] = OrderStock.ReservationFailed  # type: ignore[attr-defined]
 OrderReleasedEvent: type[Any] = OrderStock.Released  # type: ignore[attr-defined]
 OrderCommittedEvent: type[Any] = OrderStock.Committed  # type: ignore[attr-defined]
+OrderReturnReceivedEvent: type[Any] = OrderStock.ReturnReceived  # type: ignore[attr-defined]
+OrderStockEvent: type[Any] = OrderStock.Event
+OrderOpenedEvent: type[Any] = OrderStock.Opened  # type: ignore[attr-defined]
+OrderLinesRecordedEvent: type[Any] = OrderStock.LinesRecorded  # type: ignore[attr-defined]
+OrderCancelledEvent: type[Any] = OrderStock.Cancelled  # type: ignore[attr-defined]

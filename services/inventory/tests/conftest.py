@@ -17,13 +17,20 @@ import pytest
 from fastapi.testclient import TestClient
 from orderflow_events import (
     Address,
+    CancelReason,
     IntegrationEvent,
+    ItemCondition,
     Money,
+    OrderCancelled,
     OrderLine,
     OrderPlaced,
     PaymentAuthorized,
     PaymentMethod,
     ProductListed,
+    ReceivedLine,
+    ReturnReceived,
+    Shipped,
+    StockLine,
     from_record,
     to_record,
 )
@@ -32,6 +39,7 @@ from orderflow_inventory.application import InventoryApplication
 from orderflow_inventory.handlers import make_handlers
 from orderflow_inventory.mapping import to_integration
 from orderflow_inventory.projections import StockReadModel
+from orderflow_inventory.reservations_view import ReservationsReadModel
 from orderflow_inventory.settings import InventorySettings
 from orderflow_runtime.projections import Projections, read_model_engine
 from orderflow_runtime.uow import UnitOfWork
@@ -94,7 +102,8 @@ def published(app: InventoryApplication) -> Published:
 
 @pytest.fixture
 def projections(app: InventoryApplication, settings: InventorySettings) -> Iterator[Projections]:
-    projections = Projections(app, [StockReadModel()], read_model_engine(settings))
+    models = [StockReadModel(), ReservationsReadModel()]
+    projections = Projections(app, models, read_model_engine(settings))
     yield projections
     projections.engine.dispose()
 
@@ -157,6 +166,35 @@ def authorized(order_id: UUID, payment_id: UUID | None = None) -> PaymentAuthori
     )
 
 
+def shipped(order_id: UUID, **lines: int) -> Shipped:
+    return Shipped(
+        order_id=order_id,
+        shipment_id=uuid4(),
+        carrier="dhl",
+        service_level="ground",
+        tracking_number="T1",
+        lines=[StockLine(sku=s, quantity=q) for s, q in lines.items()],
+        shipped_at=NOW,
+    )
+
+
+def returned(
+    order_id: UUID, *lines: tuple[str, int, str], return_id: UUID | None = None
+) -> ReturnReceived:
+    """A received return of (sku, quantity, condition) lines."""
+    return ReturnReceived(
+        order_id=order_id,
+        return_id=return_id or uuid4(),
+        rma="RMA-1",
+        lines=[ReceivedLine(sku=s, quantity=q, condition=ItemCondition(c)) for s, q, c in lines],
+        received_at=NOW,
+    )
+
+
+def cancelled(order_id: UUID, reason: CancelReason = CancelReason.CUSTOMER) -> OrderCancelled:
+    return OrderCancelled(order_id=order_id, reason=reason, cancelled_at=NOW)
+
+
 class Builders:
     """The event builders above, as the `make` fixture (test modules cannot import conftest)."""
 
@@ -164,6 +202,9 @@ class Builders:
     placed = staticmethod(placed)
     order_placed = staticmethod(order_placed)
     authorized = staticmethod(authorized)
+    shipped = staticmethod(shipped)
+    returned = staticmethod(returned)
+    cancelled = staticmethod(cancelled)
 
 
 @pytest.fixture

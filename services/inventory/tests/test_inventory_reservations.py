@@ -73,7 +73,7 @@ def test_an_order_reserves_every_line_when_it_has_lines_and_payment(
 
     # When the first of the two arrives, nothing is reserved yet
     deliver(first)
-    assert app.order_stock(order).status is Status.WAITING
+    assert app.order_stock(order).status is Status.PENDING
     assert of_type(published(), StockReserved) == []
 
     # When the second arrives, every line is reserved at once
@@ -215,3 +215,53 @@ def test_a_state_rebuilt_from_the_store_equals_the_live_one(
         rebuilt_app.close()
 
     assert rebuilt == live
+
+
+@pytest.mark.usefixtures("stocked")
+@pytest.mark.parametrize(
+    "arrival",
+    [
+        ("cancel", "placed", "authorized"),
+        ("cancel", "authorized", "placed"),
+        ("placed", "cancel", "authorized"),
+        ("authorized", "cancel", "placed"),
+    ],
+)
+def test_a_cancel_arriving_before_the_order_means_it_never_reserves(
+    app: InventoryApplication, deliver: Any, make: Any, published: Any, arrival: tuple[str, ...]
+) -> None:
+    order = uuid4()
+    events = {
+        "cancel": cancelled(order),
+        "placed": make.placed(order, A=2),
+        "authorized": make.authorized(order),
+    }
+
+    # When the cancel arrives before the order has both its lines and its payment,
+    # each event in its own batch
+    for name in arrival:
+        deliver(events[name])
+
+    # Then nothing is reserved nor released, and the cancel is remembered
+    assert of_type(published(), StockReserved) == []
+    assert of_type(published(), StockReleased) == []
+    view = app.order_stock(order)
+    assert (view.status, view.lines, view.reservation_id) == (Status.CANCELLED, {"A": 2}, None)
+    assert levels(app, "A") == (10, 0, 10)
+
+
+@pytest.mark.usefixtures("stocked")
+def test_an_out_of_stock_cancel_after_a_failed_reservation_releases_nothing(
+    app: InventoryApplication, deliver: Any, make: Any, published: Any
+) -> None:
+    order = uuid4()
+    deliver(make.placed(order, B=9), make.authorized(order))
+
+    deliver(
+        OrderCancelled(order_id=order, reason=CancelReason.OUT_OF_STOCK, cancelled_at=NOW),
+        make.authorized(order),
+    )
+
+    assert of_type(published(), StockReleased) == []
+    assert app.order_stock(order).status is Status.CANCELLED
+    assert levels(app, "B") == (3, 0, 3)

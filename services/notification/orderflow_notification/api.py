@@ -37,6 +37,10 @@ class NoticeView(BaseModel):
 class AwaitingView(BaseModel):
     template: str = Field(description="Template of the notice to send once the order is known.")
     caused_by: UUID = Field(description="ce_id of the event that asked for the notice.")
+    waiting_for: list[str] = Field(
+        description="What it waits for: 'contact' (OrderPlaced), 'shortage' "
+        "(StockReservationFailed, for an out-of-stock cancel)."
+    )
 
 
 def create_api(
@@ -61,7 +65,7 @@ def create_api(
     @router.get(
         "/notices/awaiting-contact",
         response_model=list[AwaitingView],
-        summary="Notices parked until the order's OrderPlaced arrives",
+        summary="Notices parked until what they need arrives (OrderPlaced, the shortage)",
     )
     def get_awaiting(
         order_id: Annotated[UUID, Query(description="The order.")],

@@ -30,10 +30,12 @@ class ClaimedNotice:
 
 @dataclass(frozen=True)
 class ParkedNotice:
-    """A notice waiting for the order's contact details (OrderPlaced not seen yet)."""
+    """A notice waiting for the order's contact details (OrderPlaced not seen yet) or
+    another fact it names (the short items of an out-of-stock cancel)."""
 
     template: str
     caused_by: UUID
+    waiting_for: list[str]
 
 
 class NotificationApplication(EventStoreApplication):
@@ -89,7 +91,10 @@ class NotificationApplication(EventStoreApplication):
             contact: OrderContact = self.repository.get(OrderContact.create_id(order_id))
         except AggregateNotFoundError:
             return []
-        return [ParkedNotice(p["template"], p["cause_id"]) for p in contact.parked]
+        return [
+            ParkedNotice(p["template"], p["cause_id"], contact.waiting_for(p))
+            for p in contact.parked
+        ]
 
     def _notice(self, notice_id: UUID) -> Notice | None:
         try:

@@ -1,8 +1,11 @@
-"""An order's contact details, and the notices waiting for them.
+"""An order's contact details, what other services told about it, and the notices
+waiting for either.
 
-`OrderContact` (one per order) learns who to write to from OrderPlaced; a notice
-asked for before that (Shipped before OrderPlaced) is parked in it, as plain
-values, until the contact arrives.
+`OrderContact` (one per order) learns who to write to from OrderPlaced, the short
+items from StockReservationFailed and each return's RMA from ReturnAuthorized. A
+notice asked for before what it needs is known (Shipped before OrderPlaced, an
+out-of-stock cancel before the shortage) is parked in it, as plain values, until
+then. A request's `needs` names what it waits for besides the contact.
 """
 
 from __future__ import annotations
@@ -31,8 +34,18 @@ class OrderContact(TracedAggregate):
     class NoticeParked(TracedAggregate.Event):
         request: dict[str, Any]
 
-    class ParkedReleased(TracedAggregate.Event):
+    class ParkedReleased(TracedAggregate.Event):  # all of them (kept: stored before)
         pass
+
+    class ParkedTaken(TracedAggregate.Event):
+        cause_ids: list[str]
+
+    class ShortageRecorded(TracedAggregate.Event):
+        unavailable: list[dict[str, Any]]
+
+    class ReturnRecorded(TracedAggregate.Event):
+        return_id: str
+        rma: str
 
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
@@ -46,10 +59,19 @@ class OrderContact(TracedAggregate):
         self.name = ""
         self.receipt: dict[str, Any] = {}
         self.parked: list[dict[str, Any]] = []
+        self.shortage: list[dict[str, Any]] | None = None
+        self.rmas: dict[str, str] = {}  # by return id
 
     @property
     def known(self) -> bool:
         return self.email is not None
+
+    def waiting_for(self, request: dict[str, Any]) -> list[str]:
+        """What the request still needs: 'contact', 'shortage'; empty when it can go."""
+        missing = [] if self.known else ["contact"]
+        if "shortage" in request.get("needs", ()) and self.shortage is None:
+            missing.append("shortage")
+        return missing
 
     def register(self, email: str, phone: str | None, name: str, receipt: dict[str, Any]) -> None:
         """Learn the contact from the order; a second OrderPlaced changes nothing."""
@@ -68,15 +90,37 @@ class OrderContact(TracedAggregate):
         self.parked = [*self.parked, request]
 
     def release_parked(self) -> list[dict[str, Any]]:
-        """The parked requests, now to be turned into notices; the list is emptied."""
-        released = self.parked
-        if released:
-            self._released()
-        return released
+        """The parked requests that can go now, to be turned into notices; they leave
+        the list, the others stay."""
+        ready = [request for request in self.parked if not self.waiting_for(request)]
+        if ready:
+            self._taken([str(request["cause_id"]) for request in ready])
+        return ready
 
     @event(ParkedReleased)
     def _released(self) -> None:
         self.parked = []
+
+    @event(ParkedTaken)
+    def _taken(self, cause_ids: list[str]) -> None:
+        self.parked = [p for p in self.parked if str(p["cause_id"]) not in cause_ids]
+
+    def record_shortage(self, unavailable: list[dict[str, Any]]) -> None:
+        """The lines inventory could not reserve; the first report stands."""
+        if self.shortage is None:
+            self._shortage_recorded(unavailable)
+
+    @event(ShortageRecorded)
+    def _shortage_recorded(self, unavailable: list[dict[str, Any]]) -> None:
+        self.shortage = [dict(line) for line in unavailable]
+
+    def record_return(self, return_id: str, rma: str) -> None:
+        if return_id not in self.rmas:
+            self._return_recorded(return_id, rma)
+
+    @event(ReturnRecorded)
+    def _return_recorded(self, return_id: str, rma: str) -> None:
+        self.rmas = {**self.rmas, return_id: rma}
 
     def recipients(self, sms_enabled: bool) -> list[tuple[str, str]]:
         """(channel, address) pairs to notify: email always, SMS when a phone is known."""

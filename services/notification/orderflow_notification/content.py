@@ -17,7 +17,10 @@ from orderflow_events import (
     OrderPlaced,
     PaymentDeclined,
     PaymentRefunded,
+    ReturnAuthorized,
+    ReturnRejected,
     Shipped,
+    StockReservationFailed,
 )
 
 ORDER_CONFIRMATION: Final = "order_confirmation"
@@ -26,6 +29,8 @@ DELIVERY_CONFIRMATION: Final = "delivery_confirmation"
 ORDER_CANCELLED: Final = "order_cancelled"
 PAYMENT_DECLINED: Final = "payment_declined"
 PAYMENT_REFUNDED: Final = "payment_refunded"
+RETURN_AUTHORIZED: Final = "return_authorized"
+RETURN_REJECTED: Final = "return_rejected"
 TEMPLATES: Final = (
     ORDER_CONFIRMATION,
     SHIPPING_CONFIRMATION,
@@ -33,13 +38,16 @@ TEMPLATES: Final = (
     ORDER_CANCELLED,
     PAYMENT_DECLINED,
     PAYMENT_REFUNDED,
+    RETURN_AUTHORIZED,
+    RETURN_REJECTED,
 )
 
+# The reason in the customer's words: "we have cancelled your order <number> <words>".
 CANCEL_WORDS: Final = {
-    CancelReason.PAYMENT_DECLINED: "we could not take the payment for it",
-    CancelReason.OUT_OF_STOCK: "some of the items are no longer in stock",
-    CancelReason.CUSTOMER: "you asked us to cancel it",
-    CancelReason.EXPIRED: "we could not ship it in time",
+    CancelReason.PAYMENT_DECLINED: "because we could not take the payment for it",
+    CancelReason.OUT_OF_STOCK: "because some of the items are no longer in stock",
+    CancelReason.CUSTOMER: "as you asked",
+    CancelReason.EXPIRED: "because we could not complete it in time",
 }
 DECLINE_WORDS: Final = {
     "insufficient_funds": "your card was declined for insufficient funds",
@@ -98,8 +106,38 @@ def delivered(event: Delivered) -> dict[str, Any]:
 
 
 def cancelled(event: OrderCancelled) -> dict[str, Any]:
-    # `detail` is for operators and may be internal: the customer gets the reason's words.
+    # `detail` is for operators and may be internal: the customer gets the reason's words,
+    # and for out_of_stock the short items (`completed` adds them from the inventory).
     return {"reason": event.reason.value, "reason_text": CANCEL_WORDS[event.reason]}
+
+
+def shortage(event: StockReservationFailed) -> list[dict[str, Any]]:
+    """The lines inventory could not reserve, to name them in the cancel notice."""
+    return [
+        {"sku": line.sku, "requested": line.requested, "available": line.available}
+        for line in event.unavailable
+    ]
+
+
+def return_authorized(event: ReturnAuthorized) -> dict[str, Any]:
+    label = event.label
+    return {
+        "return_id": event.return_id,
+        "rma": event.rma,
+        "label": {
+            "carrier": label.carrier,
+            "tracking_number": label.tracking_number,
+            "url": label.url,
+        },
+        # Only a web address becomes a link in the HTML body; anything else stays text.
+        "label_is_link": label.url.startswith(("https://", "http://")),
+        "items": [{"sku": line.sku, "quantity": line.quantity} for line in event.lines],
+        "authorized_at": event.authorized_at,
+    }
+
+
+def return_rejected(event: ReturnRejected) -> dict[str, Any]:
+    return {"return_id": event.return_id, "reason": event.reason, "rejected_at": event.rejected_at}
 
 
 def declined(event: PaymentDeclined) -> dict[str, Any]:
@@ -112,8 +150,23 @@ def refunded(event: PaymentRefunded) -> dict[str, Any]:
         "refund": money(event.amount),
         "refund_id": event.refund_id,
         "for_return": event.return_id is not None,
+        "return_id": event.return_id,
         "refunded_at": event.refunded_at,
     }
+
+
+def completed(
+    template: str, data: dict[str, Any], short: list[dict[str, Any]] | None, rmas: dict[str, str]
+) -> dict[str, Any]:
+    """A notice's data plus what the order's other events told: the short items of an
+    out-of-stock cancel, the RMA of a refunded return."""
+    if template == ORDER_CANCELLED:
+        out_of_stock = data.get("reason") == CancelReason.OUT_OF_STOCK.value
+        return {**data, "short_items": list(short or []) if out_of_stock else []}
+    if template == PAYMENT_REFUNDED:
+        return_id = data.get("return_id")
+        return {**data, "rma": rmas.get(str(return_id)) if return_id else None}
+    return data
 
 
 def personalised(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from orderflow_events import FULFILLMENT_EVENTS, NOTIFICATION_EVENTS, ORDERS_EVENTS, PAYMENT_EVENTS
+from orderflow_events import (
+    FULFILLMENT_EVENTS,
+    INVENTORY_EVENTS,
+    NOTIFICATION_EVENTS,
+    ORDERS_EVENTS,
+    PAYMENT_EVENTS,
+)
 from orderflow_runtime.projections import Projections, read_model_engine
 from orderflow_runtime.service import ServiceSpec, run_service
 from orderflow_runtime.settings import ServiceSettings
@@ -33,7 +39,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         app=app,
         output_topic=NOTIFICATION_EVENTS,
         to_integration=to_integration,
-        input_topics=[ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS],
+        input_topics=[ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS, INVENTORY_EVENTS],
         handlers=build_handlers(sms_enabled=settings.sms_webhook_url is not None),
         api=create_api(app, projections, settings),
         projections=projections,

@@ -69,7 +69,9 @@ def test_notices_waiting_for_their_order_are_listed(
     awaiting = client.get("/notices/awaiting-contact", params=params, headers=KEY).json()
 
     assert notices == []
-    assert awaiting == [{"template": "shipping_confirmation", "caused_by": shipped.id}]
+    assert awaiting == [
+        {"template": "shipping_confirmation", "caused_by": shipped.id, "waiting_for": ["contact"]}
+    ]
     assert client.get("/notices/awaiting-contact", params=params).status_code == 401
 
 

@@ -50,8 +50,10 @@ def test_only_a_claimed_notice_can_be_sent_or_failed_and_only_once() -> None:
 
 def test_a_contact_registers_once_and_hands_back_what_was_parked() -> None:
     contact = OrderContact(order_id=uuid4())
-    contact.park({"template": "shipping_confirmation"})
+    request = {"template": "shipping_confirmation", "cause_id": uuid4()}
+    contact.park(request)
     assert contact.recipients(sms_enabled=True) == []
+    assert contact.release_parked() == []  # not before the contact is known
 
     contact.register("ada@example.com", "+4479460000", "Ada", {})
     contact.register("eve@example.com", None, "Eve", {})
@@ -61,5 +63,23 @@ def test_a_contact_registers_once_and_hands_back_what_was_parked() -> None:
         ("sms", "+4479460000"),
     ]
     assert contact.recipients(sms_enabled=False) == [("email", "ada@example.com")]
-    assert contact.release_parked() == [{"template": "shipping_confirmation"}]
+    assert contact.release_parked() == [request]
     assert contact.release_parked() == []
+
+
+def test_a_parked_request_that_needs_the_shortage_waits_for_it_too() -> None:
+    contact = OrderContact(order_id=uuid4())
+    contact.register("ada@example.com", None, "Ada", {})
+    cancel = {"template": "order_cancelled", "cause_id": uuid4(), "needs": ["shortage"]}
+    other = {"template": "shipping_confirmation", "cause_id": uuid4()}
+    contact.park(cancel)
+    contact.park(other)
+
+    assert contact.waiting_for(cancel) == ["shortage"]
+    assert contact.release_parked() == [other]  # the other one goes, the cancel stays
+    contact.record_shortage([{"sku": "A", "requested": 2, "available": 1}])
+    contact.record_shortage([{"sku": "B", "requested": 1, "available": 0}])  # a repeat: ignored
+
+    assert contact.release_parked() == [cancel]
+    assert contact.parked == []
+    assert contact.shortage == [{"sku": "A", "requested": 2, "available": 1}]

@@ -13,7 +13,11 @@ from orderflow_events import (
     OrderPlaced,
     PaymentDeclined,
     PaymentRefunded,
+    ReturnAuthorized,
+    ReturnRejected,
     Shipped,
+    StockReservationFailed,
+    UnavailableLine,
 )
 from orderflow_notification.application import NotificationApplication
 from orderflow_notification.contacts import OrderContact
@@ -145,18 +149,121 @@ def test_each_event_requests_its_notice_once(
     assert app.max_notification_id() == stored
 
 
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        (CancelReason.CUSTOMER, "as you asked"),
+        (CancelReason.EXPIRED, "because we could not complete it in time"),
+    ],
+)
 def test_cancellation_says_the_reason_in_customer_words(
+    app: NotificationApplication, deliver: Any, make: Any, reason: CancelReason, words: str
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    deliver(make(OrderCancelled, order_id, reason=reason, detail="deadline job 7 fired"))
+
+    context = notice(app, order_id, "order_cancelled").context
+    assert (context["reason"], context["reason_text"]) == (reason.value, words)
+    assert context["short_items"] == []
+    assert "job 7" not in str(context)  # `detail` is for operators
+
+
+def shortage_of(make: Any, order_id: UUID) -> StockReservationFailed:
+    short = [UnavailableLine(sku="TSHIRT-RED-M", requested=2, available=1)]
+    failed: StockReservationFailed = make(StockReservationFailed, order_id, unavailable=short)
+    return failed
+
+
+@pytest.mark.parametrize("shortage_first", [True, False])
+def test_an_out_of_stock_cancel_names_the_short_items_whichever_arrives_first(
+    app: NotificationApplication, deliver: Any, make: Any, shortage_first: bool
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    cancel = make(OrderCancelled, order_id, reason=CancelReason.OUT_OF_STOCK, detail="sku X")
+    first, second = shortage_of(make, order_id), cancel
+    if not shortage_first:
+        first, second = second, first
+
+    deliver(first)
+    cancel_id = notice_id(order_id, "order_cancelled", "email")
+    if not shortage_first:  # the cancel waits for inventory's word
+        assert UnitOfWork(app).find(cancel_id, Notice) is None
+        [parked] = app.awaiting_contact(order_id)
+        assert (parked.template, parked.waiting_for) == ("order_cancelled", ["shortage"])
+    deliver(second)
+
+    context = notice(app, order_id, "order_cancelled").context
+    assert context["reason_text"] == "because some of the items are no longer in stock"
+    assert context["short_items"] == [{"sku": "TSHIRT-RED-M", "requested": 2, "available": 1}]
+    assert "sku X" not in str(context)
+    assert app.awaiting_contact(order_id) == []
+
+
+def test_an_out_of_stock_cancel_waits_for_both_the_contact_and_the_shortage(
+    app: NotificationApplication, deliver: Any, make: Any
+) -> None:
+    order_id = uuid4()
+    deliver(make(OrderCancelled, order_id, reason=CancelReason.OUT_OF_STOCK))
+    deliver(shortage_of(make, order_id))
+    assert [p.waiting_for for p in app.awaiting_contact(order_id)] == [["contact"]]
+
+    deliver(make(OrderPlaced, order_id))
+
+    assert notice(app, order_id, "order_cancelled").context["short_items"][0]["available"] == 1
+
+
+def test_a_cancel_for_a_declined_payment_sends_only_the_decline_notice(
     app: NotificationApplication, deliver: Any, make: Any
 ) -> None:
     order_id = uuid4()
     deliver(make(OrderPlaced, order_id))
-    deliver(
-        make(OrderCancelled, order_id, reason=CancelReason.OUT_OF_STOCK, detail="sku X: 0 left")
-    )
+    deliver(make(PaymentDeclined, order_id))
+    stored = app.max_notification_id()
 
-    context = notice(app, order_id, "order_cancelled").context
-    assert context["reason_text"] == "some of the items are no longer in stock"
-    assert "sku X" not in str(context)
+    deliver(make(OrderCancelled, order_id, reason=CancelReason.PAYMENT_DECLINED))
+
+    assert app.max_notification_id() == stored
+    assert notice(app, order_id, "payment_declined").status == NoticeStatus.REQUESTED
+    assert UnitOfWork(app).find(notice_id(order_id, "order_cancelled", "email"), Notice) is None
+
+
+def test_each_return_gets_its_own_authorised_or_rejected_notice_once(
+    app: NotificationApplication, deliver: Any, make: Any
+) -> None:
+    order_id, first, second, third = uuid4(), uuid4(), uuid4(), uuid4()
+    deliver(make(OrderPlaced, order_id))
+    authorised = make(ReturnAuthorized, order_id, return_id=first, rma="RMA-7")
+    deliver(authorised)
+    deliver(authorised)  # a repeat under a new ce_id
+    deliver(make(ReturnAuthorized, order_id, return_id=second, rma="RMA-8"))
+    deliver(make(ReturnRejected, order_id, return_id=third, reason="Outside the window"))
+    deliver(make(ReturnRejected, order_id, return_id=third, reason="Outside the window"))
+
+    ok = [notice(app, order_id, "return_authorized", key=str(r)) for r in (first, second)]
+    assert [n.context["rma"] for n in ok] == ["RMA-7", "RMA-8"]
+    assert ok[0].context["label"]["url"] == "https://labels.example.com/RMA-2025-0001.pdf"
+    assert ok[0].context["label_is_link"] is True
+    rejected = notice(app, order_id, "return_rejected", key=str(third))
+    assert rejected.context["reason"] == "Outside the window"
+    stored = app.max_notification_id()
+    deliver(make(ReturnRejected, order_id, return_id=third))
+    assert app.max_notification_id() == stored
+
+
+def test_a_refund_for_a_return_names_its_rma(
+    app: NotificationApplication, deliver: Any, make: Any
+) -> None:
+    order_id, return_id, refund_id = uuid4(), uuid4(), uuid4()
+    deliver(make(OrderPlaced, order_id))
+    deliver(make(ReturnAuthorized, order_id, return_id=return_id, rma="RMA-9"))
+
+    deliver(make(PaymentRefunded, order_id, refund_id=refund_id, return_id=return_id))
+    deliver(make(PaymentRefunded, order_id, refund_id=uuid4(), return_id=None))
+
+    context = notice(app, order_id, "payment_refunded", key=str(refund_id)).context
+    assert (context["for_return"], context["rma"]) == (True, "RMA-9")
 
 
 def test_each_refund_is_its_own_notice(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from orderflow_events import (
     FULFILLMENT_EVENTS,
+    INVENTORY_EVENTS,
     NOTIFICATION_EVENTS,
     ORDERS_EVENTS,
     PAYMENT_EVENTS,
@@ -15,7 +16,10 @@ from orderflow_events import (
     OrderPlaced,
     PaymentDeclined,
     PaymentRefunded,
+    ReturnAuthorized,
+    ReturnRejected,
     Shipped,
+    StockReservationFailed,
 )
 from orderflow_notification.channels import EmailTransport, SmsTransport
 from orderflow_notification.main import build, transports
@@ -28,8 +32,19 @@ def test_build_wires_topics_handlers_relay_api_and_the_dispatcher(tmp_path: Path
     try:
         assert spec.output_topic == NOTIFICATION_EVENTS
         assert spec.to_integration is not None
-        assert set(spec.input_topics) == {ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS}
-        kinds = (OrderPlaced, Shipped, Delivered, OrderCancelled, PaymentDeclined, PaymentRefunded)
+        topics = {ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS, INVENTORY_EVENTS}
+        assert set(spec.input_topics) == topics
+        kinds = (
+            OrderPlaced,
+            Shipped,
+            Delivered,
+            OrderCancelled,
+            PaymentDeclined,
+            PaymentRefunded,
+            ReturnAuthorized,
+            ReturnRejected,
+            StockReservationFailed,
+        )
         assert set(spec.handlers) == {kind.ce_type for kind in kinds}
         assert spec.api is not None
         assert spec.projections is not None
