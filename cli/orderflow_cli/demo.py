@@ -24,7 +24,7 @@ from orderflow_devinfra import Infrastructure
 from orderflow_devinfra.kafka_reading import wait_caught_up
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
-from orderflow_events import FULFILLMENT_EVENTS, ORDERS_EVENTS, PAYMENT_EVENTS
+from orderflow_events import FULFILLMENT_EVENTS, INVENTORY_EVENTS, ORDERS_EVENTS, PAYMENT_EVENTS
 from rich.console import Console
 
 from orderflow_cli import storefront
@@ -32,7 +32,9 @@ from orderflow_cli.progress import progress_bar
 from orderflow_cli.timeline import order_timeline, print_timeline
 
 console = Console(stderr=True)
-FINAL_STATES = {"delivered", "cancelled", "returned", "partially_returned"}
+FINAL_STATES = frozenset({"delivered", "cancelled", "returned", "partially_returned"})
+RETURN_STATES = frozenset({"returned", "partially_returned", "delivered"})
+"""After a return request: received (partly or all), or rejected (back to delivered)."""
 
 
 def demo(
@@ -53,9 +55,19 @@ def demo(
         try:
             start_services(shop, mail)
             storefront.seed(shop, units_per_sku=orders * 3)
-            order_ids = place_orders(shop, orders, rng)
+            customers = [storefront.customer(number, rng) for number in range(orders)]
+            order_ids = place_orders(shop, customers)
             states = wait_until_final(shop, order_ids)
+            returning = [
+                order_id
+                for order_id, who in zip(order_ids, customers, strict=True)
+                if who.returns and states[order_id] == "delivered"
+            ]
+            if returning:
+                send_returns(shop, returning, rng)
+                states.update(wait_until_final(shop, returning, stable=RETURN_STATES))
             wait_for_notices(shop, infra.kafka_bootstrap)
+            reasons = storefront.cancel_reasons(shop, order_ids)
             timeline = asyncio.run(order_timeline(infra.kafka_bootstrap, "", order_ids[0]))
         finally:
             shop.stop_all()
@@ -63,6 +75,7 @@ def demo(
     result: dict[str, Any] = {
         "orders": orders,
         "states": dict(sorted(Counter(states.values()).items())),
+        "cancel_reasons": reasons,
         "emails": emails,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -86,35 +99,58 @@ def start_services(shop: Shop, mail: MailSink) -> None:
     console.print("services ready: " + ", ".join(f"{s} {r.url}" for s, r in shop.services.items()))
 
 
-def place_orders(shop: Shop, count: int, rng: random.Random) -> list[str]:
-    baskets = [storefront.basket(rng) for _ in range(count)]
+def place_orders(shop: Shop, customers: list[storefront.Customer]) -> list[str]:
+    """Every customer checks out (eight at a time); some cancel right away."""
+
+    def shop_once(who: storefront.Customer) -> str:
+        order_id = storefront.checkout(shop, who)
+        if who.cancels:
+            storefront.cancel(shop, order_id)
+        return order_id
+
     with progress_bar(console) as progress, ThreadPoolExecutor(max_workers=8) as pool:
-        task = progress.add_task("customers checking out", total=count)
+        task = progress.add_task("customers checking out", total=len(customers))
         order_ids = []
-        for order_id in pool.map(lambda b: storefront.checkout(shop, *b), enumerate(baskets)):
+        for order_id in pool.map(shop_once, customers):
             order_ids.append(order_id)
             progress.advance(task)
     return order_ids
+
+
+def send_returns(shop: Shop, order_ids: list[str], rng: random.Random) -> None:
+    seeds = [rng.random() for _ in order_ids]
+    with progress_bar(console) as progress, ThreadPoolExecutor(max_workers=8) as pool:
+        task = progress.add_task("customers returning goods", total=len(order_ids))
+        jobs = [
+            pool.submit(storefront.return_some, shop, order_id, random.Random(seed))
+            for order_id, seed in zip(order_ids, seeds, strict=True)
+        ]
+        for job in jobs:
+            job.result()
+            progress.advance(task)
 
 
 def wait_for_notices(shop: Shop, bootstrap: str, timeout: float = 60) -> None:
     """Until the notification service has read every event and sent what they asked for."""
     deadline = time.monotonic() + timeout
     with console.status("sending the last notices"):
-        for topic in (ORDERS_EVENTS, PAYMENT_EVENTS, FULFILLMENT_EVENTS):
+        for topic in (ORDERS_EVENTS, PAYMENT_EVENTS, INVENTORY_EVENTS, FULFILLMENT_EVENTS):
             asyncio.run(wait_caught_up(bootstrap, "notification", topic, timeout=timeout))
         while storefront.notices_pending(shop) and time.monotonic() < deadline:
             time.sleep(0.3)
 
 
-def wait_until_final(shop: Shop, order_ids: list[str], timeout: float = 300) -> dict[str, str]:
+def wait_until_final(
+    shop: Shop, order_ids: list[str], timeout: float = 300, stable: frozenset[str] = FINAL_STATES
+) -> dict[str, str]:
+    """Poll the orders until each is in one of the `stable` states."""
     states: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     with progress_bar(console) as progress:
         task = progress.add_task("orders reaching a final state", total=len(order_ids))
         while time.monotonic() < deadline:
             states = storefront.order_states(shop, order_ids)
-            done = sum(state in FINAL_STATES for state in states.values())
+            done = sum(state in stable for state in states.values())
             progress.update(task, completed=done)
             if done == len(order_ids):
                 break

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,7 +21,10 @@ CATALOG: list[tuple[str, str, str, str, int]] = [
     ("MUG-001", "Ceramic mug", "kitchen", "8.50", 350),
     ("KETTLE-STEEL", "Steel kettle", "kitchen", "34.90", 1200),
     ("BOOK-DDD", "Domain-Driven Design", "books", "54.00", 900),
+    ("LAMP-LIMITED", "Designer lamp, limited edition", "home", "129.00", 2100),
 ]
+LIMITED_SKU = "LAMP-LIMITED"
+"""Stocked with a handful of units only: customers who want it late get `out_of_stock`."""
 ADDRESSES: list[dict[str, str]] = [
     {
         "name": "Ada Lovelace",
@@ -51,8 +57,8 @@ def _http(shop: Shop, service: str) -> httpx.Client:
     return httpx.Client(base_url=running.url, headers=running.admin_headers, timeout=30)
 
 
-def seed(shop: Shop, units_per_sku: int) -> None:
-    """List the catalog and receive `units_per_sku` of each product."""
+def seed(shop: Shop, units_per_sku: int, limited_units: int = 3) -> None:
+    """List the catalog and receive `units_per_sku` of each product (few of the limited one)."""
     with _http(shop, "catalog") as catalog:
         for sku, name, category, price, grams in CATALOG:
             catalog.post(
@@ -69,17 +75,45 @@ def seed(shop: Shop, units_per_sku: int) -> None:
     with _http(shop, "inventory") as inventory:
         for sku, *_ in CATALOG:
             _retry(lambda sku=sku: inventory.get(f"/stock/{sku}").status_code == 200)
-            inventory.post(f"/stock/{sku}/receipts", json={"quantity": units_per_sku})
+            units = limited_units if sku == LIMITED_SKU else units_per_sku
+            inventory.post(f"/stock/{sku}/receipts", json={"quantity": units})
 
 
-def basket(rng: random.Random) -> tuple[Basket, dict[str, str]]:
+@dataclass(frozen=True)
+class Customer:
+    """One demo customer: what they buy, how they pay, and what they do afterwards."""
+
+    number: int
+    basket: Basket
+    address: dict[str, str]
+    token: str
+    cancels: bool
+    returns: bool
+
+
+def customer(number: int, rng: random.Random) -> Customer:
     skus = rng.sample([row[0] for row in CATALOG], k=rng.randint(1, 3))
-    return {sku: rng.randint(1, 2) for sku in skus}, rng.choice(ADDRESSES)
+    roll = rng.random()
+    token = (
+        "tok_decline_funds"
+        if roll < 0.08
+        else "tok_decline_fraud"
+        if roll < 0.12
+        else ("tok_transient_then_approve" if roll < 0.2 else "tok_approve")
+    )
+    return Customer(
+        number=number,
+        basket={sku: rng.randint(1, 2) for sku in skus},
+        address=rng.choice(ADDRESSES),
+        token=token,
+        cancels=rng.random() < 0.1,
+        returns=rng.random() < 0.15,
+    )
 
 
-def checkout(shop: Shop, number: int, choice: tuple[Basket, dict[str, str]]) -> str:
+def checkout(shop: Shop, who: Customer) -> str:
     """One customer: a cart, its items, checkout; returns the order id."""
-    items, address = choice
+    number, items, address = who.number, who.basket, who.address
     with _http(shop, "cart") as cart:
         cart_id = cart.post("/carts").raise_for_status().json()["cart_id"]
         for sku, quantity in items.items():
@@ -91,7 +125,7 @@ def checkout(shop: Shop, number: int, choice: tuple[Basket, dict[str, str]]) -> 
                 "email": f"customer{number}@example.com",
                 "shipping_address": address,
                 "shipping_method": "express" if number % 4 == 0 else "standard",
-                "payment": {"token": "tok_approve", "brand": "visa", "last4": "4242"},
+                "payment": {"token": who.token, "brand": "visa", "last4": "4242"},
             },
         )
         response.raise_for_status()
@@ -99,9 +133,59 @@ def checkout(shop: Shop, number: int, choice: tuple[Basket, dict[str, str]]) -> 
         return order_id
 
 
+def cancel(shop: Shop, order_id: str) -> None:
+    """The customer changes their mind (202 accepted, or 409 when it has shipped already)."""
+    with _http(shop, "cart") as cart:
+        cart.post(f"/orders/{order_id}/cancel")
+
+
+def return_some(shop: Shop, order_id: str, rng: random.Random) -> None:
+    """Send back part of a delivered order; the warehouse receives it a moment later."""
+    with _http(shop, "cart") as cart:
+        lines = cart.get(f"/orders/{order_id}").json()["lines"]
+    line = rng.choice(lines)
+    with _http(shop, "cart") as cart:
+        response = cart.post(
+            f"/orders/{order_id}/returns",
+            json={
+                "lines": [{"sku": line["sku"], "quantity": line["quantity"]}],
+                "reason": "Changed my mind",
+            },
+        )
+    if response.status_code != 202:
+        return
+    return_id = response.json()["return_id"]
+    for _ in range(200):  # until fulfillment authorised it (the cart shows the RMA)
+        with _http(shop, "cart") as cart:
+            returns = cart.get(f"/orders/{order_id}").json().get("returns", [])
+        rma = next((r.get("rma") for r in returns if r.get("return_id") == return_id), None)
+        if rma:
+            condition = rng.choice(["resellable", "resellable", "damaged"])
+            receipt = {
+                "lines": [
+                    {"sku": line["sku"], "quantity": line["quantity"], "condition": condition}
+                ]
+            }
+            with _http(shop, "fulfillment") as fulfillment:
+                fulfillment.post(f"/returns/{rma}/receipt", json=receipt)
+            return
+        time.sleep(0.1)
+
+
 def order_states(shop: Shop, order_ids: list[str]) -> dict[str, str]:
     with _http(shop, "cart") as cart:
         return {oid: cart.get(f"/orders/{oid}").json().get("status", "?") for oid in order_ids}
+
+
+def cancel_reasons(shop: Shop, order_ids: list[str]) -> dict[str, int]:
+    """How many of these orders were cancelled for each reason."""
+    reasons: Counter[str] = Counter()
+    with _http(shop, "cart") as cart:
+        for order_id in order_ids:
+            cancellation = cart.get(f"/orders/{order_id}").json().get("cancellation") or {}
+            if cancellation.get("status") == "cancelled":
+                reasons[cancellation.get("reason", "?")] += 1
+    return dict(sorted(reasons.items()))
 
 
 def notices_pending(shop: Shop) -> int:
@@ -119,14 +203,14 @@ def print_states(result: dict[str, Any]) -> None:
     table.add_column("orders", justify="right")
     for state, count in result["states"].items():
         table.add_row(state, str(count))
+    for reason, count in result.get("cancel_reasons", {}).items():
+        table.add_row(f"  cancelled: {reason}", str(count))
     table.add_row("emails sent", str(result["emails"]))
     Console(width=160).print(table)
 
 
 def _retry(attempt: Any, times: int = 600) -> None:
     """Until the service has caught up with the catalog events (eventually consistent)."""
-    import time
-
     for _ in range(times):
         if attempt():
             return
