@@ -11,7 +11,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,7 @@ class Shop:
     tmp: Path
     namespace: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}.")
     services: dict[str, RunningService] = field(default_factory=dict)
+    replicas: list[RunningService] = field(default_factory=list)
     _sequences: dict[str, int] = field(default_factory=dict)
 
     def start(self, service: str, **settings: str) -> RunningService:
@@ -139,8 +140,17 @@ class Shop:
         self.services[service] = running
         return running
 
+    def add_replica(self, service: str) -> RunningService:
+        """One more process of `service` on the same store and consumer group (a second pod)."""
+        config = replace(self.services[service].config, http_port=free_port())
+        log_dir = self.tmp / f"replica-{len(self.replicas) + 1}"
+        running = RunningService(config, config.process(log_dir).start())
+        self.replicas.append(running)
+        wait_ready(running)
+        return running
+
     def stop_all(self) -> None:
-        for running in self.services.values():
+        for running in [*self.replicas, *self.services.values()]:
             running.process.stop(grace_s=10)
 
     def topic(self, name: str) -> str:
