@@ -20,7 +20,7 @@ MYPY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /*/__init__.p
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: help venv lock test lint demo bench clean deploy-check
+.PHONY: help venv lock test lint demo bench clean deploy-check docs
 
 help:
 	@echo "make venv   - install uv ($(UV_VERSION)) and the workspace venv from uv.lock"
@@ -44,6 +44,11 @@ test: venv
 	$(BIN)/python -m orderflow_devinfra fetch
 	scripts/install-kustomize.sh >/dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+docs: venv
+	$(BIN)/python -m orderflow_events write-schemas
+	$(BIN)/python -m orderflow_events asyncapi --out docs/asyncapi.yaml
+	$(BIN)/python -m orderflow_events reference --out docs/events.md
 
 deploy-check: venv
 	$(BIN)/python -m orderflow_devinfra.compose --check
