@@ -40,6 +40,7 @@ from orderflow_runtime.uow import UnitOfWork
 Handler = Callable[[Envelope, UnitOfWork], None]
 """Applies one integration event: loads aggregates from the unit of work and changes them."""
 
+REDRIVEN_HEADER = "orderflow_redriven"
 INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 log = get_logger(__name__)
 
@@ -53,6 +54,19 @@ class _Item:
     @property
     def tracking_name(self) -> str:
         return f"{self.record.topic}:{self.record.partition}"
+
+    @property
+    def position(self) -> tuple[str, int]:
+        """The tracking record that says this record was applied.
+
+        Normally the producer's sequence on this topic and partition. A dead letter sent
+        back by `orderflow dlq redrive` is older than that position, so it is tracked by
+        its own event id instead (still in the same transaction as its effects).
+        """
+        if any(key == REDRIVEN_HEADER for key, _ in self.record.headers):
+            assert self.envelope is not None
+            return f"redriven:{self.envelope.id}", 1
+        return self.tracking_name, self.sequence
 
     @property
     def sequence(self) -> int:
@@ -176,13 +190,13 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
                 continue
             envelope = item.envelope
             assert envelope is not None
-            name = item.tracking_name
-            if item.sequence <= prepared.positions.get(name, self._position(name)):
+            name, sequence = item.position
+            if sequence <= prepared.positions.get(name, self._position(name)):
                 prepared.outcomes.append((envelope.type, "duplicate"))
                 continue
             outcome = self._apply(envelope, prepared.uow)
             prepared.outcomes.append((envelope.type, outcome))
-            prepared.positions[name] = item.sequence
+            prepared.positions[name] = sequence
         return prepared
 
     def _apply(self, envelope: Envelope, uow: UnitOfWork) -> str:
@@ -276,7 +290,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._dead_letters.publish(letter)
         prepared = _Prepared(
             UnitOfWork(self._app),
-            positions={item.tracking_name: item.sequence},
+            positions=dict([item.position]),
             outcomes=[(envelope.type, "dead_lettered")],
         )
         try:

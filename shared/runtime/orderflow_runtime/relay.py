@@ -77,6 +77,7 @@ class OutboxRelay:
                 self._position = None  # another replica publishes; re-read when we lead
                 await sleep_unless(stop, 0.5)
                 continue
+            self._wake.clear()  # before reading: a save from now on wakes the next sleep
             try:
                 published = await self.publish_next_batch()
                 delay = 0.1
@@ -89,7 +90,6 @@ class OutboxRelay:
                 delay = min(delay * 2, 5.0)
                 continue
             if published == 0:
-                self._wake.clear()
                 await sleep_unless(stop, self._idle_poll_s, self._wake)
 
     async def publish_next_batch(self) -> int:
