@@ -44,12 +44,19 @@ from orderflow_events import (
 from orderflow_runtime.inbox import Handler
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.uow import UnitOfWork
+from prometheus_client import Histogram
 
 from orderflow_cart.order import Fact, Order
 from orderflow_cart.product import Product, product_id
 
 E = TypeVar("E", bound=IntegrationEvent)
 log = get_logger(__name__)
+SAGA_STAGE_SECONDS = Histogram(
+    "orderflow_saga_stage_seconds",
+    "Seconds from checkout until each saga fact (authorised, reserved, shipped, ...).",
+    ["stage"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)
 
 
 class UnknownOrderError(LookupError):
@@ -254,6 +261,11 @@ def _record(
     order = _order(uow, envelope, order_id)
     if not order.record(fact, at=at, ce_type=envelope.type, details=details):
         log.info("fact already recorded; ignored", fact=fact.value)
+    else:
+        # How long after checkout each stage of the saga was reached (producer's clock).
+        SAGA_STAGE_SECONDS.labels(fact.value).observe(
+            max(0.0, (at - order.placed_at).total_seconds())
+        )
     return order
 
 
