@@ -51,7 +51,9 @@ def demo(
         MailSink() as mail,
     ):
         console.print(f"Kafka ({infra.kafka_kind}) at {infra.kafka_bootstrap}; stores in {tmp}")
-        shop = Shop(infra.kafka_bootstrap, None, Path(tmp), namespace="")
+        # A fresh topic namespace per run: the stores are new, so their event sequences
+        # restart at 1 and must not meet the history of an earlier run on the same broker.
+        shop = Shop(infra.kafka_bootstrap, None, Path(tmp))
         try:
             start_services(shop, mail)
             storefront.seed(shop, units_per_sku=orders * 3)
@@ -68,7 +70,9 @@ def demo(
                 states.update(wait_until_final(shop, returning, stable=RETURN_STATES))
             wait_for_notices(shop, infra.kafka_bootstrap)
             reasons = storefront.cancel_reasons(shop, order_ids)
-            timeline = asyncio.run(order_timeline(infra.kafka_bootstrap, "", order_ids[0]))
+            timeline = asyncio.run(
+                order_timeline(infra.kafka_bootstrap, shop.namespace, order_ids[0])
+            )
         finally:
             shop.stop_all()
         emails = len(mail.messages)
@@ -135,7 +139,9 @@ def wait_for_notices(shop: Shop, bootstrap: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     with console.status("sending the last notices"):
         for topic in (ORDERS_EVENTS, PAYMENT_EVENTS, INVENTORY_EVENTS, FULFILLMENT_EVENTS):
-            asyncio.run(wait_caught_up(bootstrap, "notification", topic, timeout=timeout))
+            asyncio.run(
+                wait_caught_up(bootstrap, "notification", shop.topic(topic), timeout=timeout)
+            )
         while storefront.notices_pending(shop) and time.monotonic() < deadline:
             time.sleep(0.3)
 
