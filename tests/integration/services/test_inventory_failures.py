@@ -12,7 +12,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -24,12 +23,9 @@ from orderflow_events import (
     Envelope,
     IntegrationEvent,
     ItemCondition,
-    Money,
     OrderCancelled,
-    OrderLine,
     OrderPlaced,
     PaymentAuthorized,
-    ProductListed,
     ReceivedLine,
     RestockOrigin,
     ReturnReceived,
@@ -40,45 +36,12 @@ from orderflow_events import (
     StockReserved,
     StockRestocked,
 )
-from orderflow_events.samples import T0, sample_order_placed
+from orderflow_events.samples import T0
+
+from .inventory_events import authorized, listed, placed
 
 pytestmark = pytest.mark.integration
 TOTALS = ("on_hand", "reserved", "available", "committed", "received", "restocked", "written_off")
-
-
-def listed(sku: str) -> ProductListed:
-    price = Money.of("5.00", "EUR")
-    return ProductListed(
-        sku=sku, name=sku, category="test", weight_grams=100, price=price, listed_at=T0
-    )
-
-
-def placed(order_id: uuid.UUID, **lines: int) -> OrderPlaced:
-    price, zero = Money.of("5.00", "EUR"), Money.zero("EUR")
-    subtotal = Money.of(Decimal(5) * sum(lines.values()), "EUR")
-    order_lines = [OrderLine(sku=s, name=s, quantity=q, unit_price=price) for s, q in lines.items()]
-    return sample_order_placed().model_copy(
-        update={
-            "order_id": order_id,
-            "lines": order_lines,
-            "subtotal": subtotal,
-            "shipping_fee": zero,
-            "tax": zero,
-            "total": subtotal,
-        }
-    )
-
-
-def authorized(order_id: uuid.UUID) -> PaymentAuthorized:
-    return PaymentAuthorized(
-        order_id=order_id,
-        payment_id=uuid.uuid4(),
-        amount=Money.of("5.00", "EUR"),
-        auth_code="A1",
-        brand="visa",
-        last4="4242",
-        authorized_at=T0,
-    )
 
 
 def shipped(order_id: uuid.UUID, **lines: int) -> Shipped:
