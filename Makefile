@@ -10,6 +10,8 @@ UV := $(UV_HOME)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+CHAOS_ORDERS ?= 10000
+CHAOS_ARGS ?=
 
 # uv must use this machine's python3, never download one.
 export UV_PYTHON_DOWNLOADS := never
@@ -20,7 +22,7 @@ MYPY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /*/__init__.p
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: help venv lock test lint demo bench clean deploy-check docs
+.PHONY: help venv lock test lint demo bench chaos clean deploy-check docs
 
 help:
 	@echo "make venv   - install uv ($(UV_VERSION)) and the workspace venv from uv.lock"
@@ -29,6 +31,7 @@ help:
 	@echo "make lint   - ruff check, ruff format --check, mypy (strict)"
 	@echo "make demo   - orderflow demo"
 	@echo "make bench  - bench/pipe_benchmark.py"
+	@echo "make chaos  - fault-injection soak, CHAOS_ORDERS=$(CHAOS_ORDERS) orders (chaos/results/latest.json)"
 	@echo "make clean  - remove the venv and caches (not the Kafka jars in ~/.cache/orderflow)"
 
 $(UV):
@@ -63,6 +66,10 @@ demo: venv
 
 bench: venv
 	$(BIN)/python bench/pipe_benchmark.py
+
+chaos: venv
+	$(BIN)/python -m orderflow_devinfra fetch
+	$(BIN)/python -m orderflow_devinfra.chaos --orders $(CHAOS_ORDERS) --report chaos/results/latest.json $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-from orderflow_cli.storefront import ADDRESSES, CATALOG, LIMITED_SKU
+from orderflow_devinfra.sample_shop import ADDRESSES, CATALOG, LIMITED_SKU
 
 SKUS = [row[0] for row in CATALOG if row[0] != LIMITED_SKU]
 """The products customers buy (the demo's limited edition has only a few units)."""

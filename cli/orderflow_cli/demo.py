@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from orderflow_devinfra import Infrastructure
+from orderflow_devinfra import Infrastructure, sample_shop
 from orderflow_devinfra.kafka_reading import wait_caught_up
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
@@ -57,7 +57,7 @@ def demo(
         try:
             start_services(shop, mail)
             storefront.seed(shop, units_per_sku=orders * 3)
-            customers = [storefront.customer(number, rng) for number in range(orders)]
+            customers = [sample_shop.customer(number, rng) for number in range(orders)]
             order_ids = place_orders(shop, customers)
             states = wait_until_final(shop, order_ids)
             returning = [
@@ -103,10 +103,10 @@ def start_services(shop: Shop, mail: MailSink) -> None:
     console.print("services ready: " + ", ".join(f"{s} {r.url}" for s, r in shop.services.items()))
 
 
-def place_orders(shop: Shop, customers: list[storefront.Customer]) -> list[str]:
+def place_orders(shop: Shop, customers: list[sample_shop.Customer]) -> list[str]:
     """Every customer checks out (eight at a time); some cancel right away."""
 
-    def shop_once(who: storefront.Customer) -> str:
+    def shop_once(who: sample_shop.Customer) -> str:
         order_id = storefront.checkout(shop, who)
         if who.cancels:
             storefront.cancel(shop, order_id)

@@ -5,50 +5,14 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from orderflow_devinfra.sample_shop import CATALOG, LIMITED_SKU, Customer
 from orderflow_devinfra.shop import Shop
 from rich.console import Console
 from rich.table import Table
 
-# sku, name, category, price (EUR), weight in grams
-CATALOG: list[tuple[str, str, str, str, int]] = [
-    ("TEE-RED-M", "T-shirt red M", "apparel", "19.90", 180),
-    ("TEE-BLUE-L", "T-shirt blue L", "apparel", "19.90", 190),
-    ("HOODIE-GREY-M", "Hoodie grey M", "apparel", "49.00", 600),
-    ("MUG-001", "Ceramic mug", "kitchen", "8.50", 350),
-    ("KETTLE-STEEL", "Steel kettle", "kitchen", "34.90", 1200),
-    ("BOOK-DDD", "Domain-Driven Design", "books", "54.00", 900),
-    ("LAMP-LIMITED", "Designer lamp, limited edition", "home", "129.00", 2100),
-]
-LIMITED_SKU = "LAMP-LIMITED"
-"""Stocked with a handful of units only: customers who want it late get `out_of_stock`."""
-ADDRESSES: list[dict[str, str]] = [
-    {
-        "name": "Ada Lovelace",
-        "line1": "12 St James's Square",
-        "city": "London",
-        "postal_code": "SW1Y 4JH",
-        "country": "GB",
-    },
-    {
-        "name": "Grace Hopper",
-        "line1": "Friedrichstrasse 10",
-        "city": "Berlin",
-        "postal_code": "10117",
-        "country": "DE",
-    },
-    {
-        "name": "Alan Kay",
-        "line1": "1 Market St",
-        "city": "San Francisco",
-        "region": "CA",
-        "postal_code": "94105",
-        "country": "US",
-    },
-]
 Basket = dict[str, int]
 
 
@@ -79,38 +43,6 @@ def seed(shop: Shop, units_per_sku: int, limited_units: int = 3) -> None:
             inventory.post(f"/stock/{sku}/receipts", json={"quantity": units})
 
 
-@dataclass(frozen=True)
-class Customer:
-    """One demo customer: what they buy, how they pay, and what they do afterwards."""
-
-    number: int
-    basket: Basket
-    address: dict[str, str]
-    token: str
-    cancels: bool
-    returns: bool
-
-
-def customer(number: int, rng: random.Random) -> Customer:
-    skus = rng.sample([row[0] for row in CATALOG], k=rng.randint(1, 3))
-    roll = rng.random()
-    token = (
-        "tok_decline_funds"
-        if roll < 0.08
-        else "tok_decline_fraud"
-        if roll < 0.12
-        else ("tok_transient_then_approve" if roll < 0.2 else "tok_approve")
-    )
-    return Customer(
-        number=number,
-        basket={sku: rng.randint(1, 2) for sku in skus},
-        address=rng.choice(ADDRESSES),
-        token=token,
-        cancels=rng.random() < 0.1,
-        returns=rng.random() < 0.15,
-    )
-
-
 def checkout(shop: Shop, who: Customer) -> str:
     """One customer: a cart, its items, checkout; returns the order id."""
     number, items, address = who.number, who.basket, who.address
@@ -122,7 +54,7 @@ def checkout(shop: Shop, who: Customer) -> str:
         response = cart.post(
             f"/carts/{cart_id}/checkout",
             json={
-                "email": f"customer{number}@example.com",
+                "email": who.email,
                 "shipping_address": address,
                 "shipping_method": "express" if number % 4 == 0 else "standard",
                 "payment": {"token": who.token, "brand": "visa", "last4": "4242"},

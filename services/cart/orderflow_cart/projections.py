@@ -61,6 +61,16 @@ row = orders_table.c
 class OrderList(ReadModel):
     name: ClassVar[str] = "cart.orders"
     metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[tuple[type, ...] | None] = (
+        # exactly the classes `project` reacts to: carts' and products' events are not read
+        Order.Placed,
+        Order.StatusChanged,
+        Order.FlaggedOverdue,
+        Order.CancellationRequested,
+        Order.Cancelled,
+        Order.ReturnReceived,
+        Order.RefundRecorded,
+    )
 
     def __init__(self, deadlines: Mapping[OrderStatus, timedelta]) -> None:
         self.deadlines = dict(deadlines)

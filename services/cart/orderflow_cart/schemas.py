@@ -37,7 +37,16 @@ def _country(value: str) -> str:
 Email = Annotated[str, Field(max_length=254), AfterValidator(normalise_email)]
 Quantity = Annotated[int, Strict(), Field(ge=1, le=MAX_QUANTITY)]
 AttributeKey = Annotated[str, Field(min_length=1, max_length=40)]
-AttributeValue = Annotated[str, Field(max_length=200)]
+
+
+def _no_card_number(value: str | None) -> str | None:
+    if value is not None and contains_card_number(value):
+        raise ValueError("looks like a card number; never send one here")
+    return value
+
+
+AttributeValue = Annotated[str, Field(max_length=200), AfterValidator(_no_card_number)]
+"""Free text kept with the cart and copied into OrderPlaced: never a card number."""
 
 
 class RequestBody(BaseModel):
@@ -83,8 +92,9 @@ class PaymentIn(RequestBody):
     last4: str = Field(pattern=r"^[0-9]{4}$", description="Last four digits of the card.")
 
 
-_FREE_TEXT: Final = ("name", "line1", "line2", "city", "region")
-"""Address fields a card number could be typed into (phones and postal codes are digits)."""
+_FREE_TEXT: Final = ("name", "line1", "line2", "city", "region", "postal_code", "phone")
+"""Address fields a card number could be typed into: all of them (a postal code or phone
+field takes 16 digits as readily as a name does, and the address goes into OrderPlaced)."""
 
 
 class Checkout(RequestBody):
@@ -106,12 +116,6 @@ class Checkout(RequestBody):
                 # name the field only: the number must not reach a log or a response
                 raise ValueError(f"{field} looks like a card number; send the gateway's token")
         return self
-
-
-def _no_card_number(value: str | None) -> str | None:
-    if value is not None and contains_card_number(value):
-        raise ValueError("looks like a card number; never send one here")
-    return value
 
 
 FreeText = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_no_card_number)]

@@ -7,6 +7,7 @@ catch-up, two processes on one database) changes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     case,
     func,
     select,
@@ -72,9 +74,60 @@ class ProductRow:
     active: bool
 
 
+_COLUMNS = [c.name for c in products.columns if c.name != "sku"]
+_update_row = (
+    products.update()
+    .where(products.c.sku == bindparam("b_sku"))
+    .where(products.c.version < bindparam("b_version"))
+    .values({name: bindparam(f"v_{name}") for name in _COLUMNS})
+)
+_IN_CHUNK = 500  # skus per `IN (...)`: well under every backend's parameter limit
+
+
 class ProductsReadModel(ReadModel):
     name: ClassVar[str] = "catalog.products"
     metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[tuple[type, ...] | None] = (
+        ProductListedEvent,
+        ProductUpdatedEvent,
+        PriceChangedEvent,
+        ProductDelistedEvent,
+    )
+
+    def project_batch(self, domain_events: Sequence[Any], conn: Connection) -> None:
+        """Same as `project` per event, with one read and two statements per batch:
+        the batch's rows are loaded, changed in memory in event order, written back."""
+        skus = list(dict.fromkeys(e.sku for e in domain_events))
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(skus), _IN_CHUNK):
+            chunk = skus[start : start + _IN_CHUNK]
+            query = select(products).where(products.c.sku.in_(chunk))
+            rows.update((r.sku, dict(r._mapping)) for r in conn.execute(query))
+        existing = set(rows)
+        changed: dict[str, None] = {}
+        for domain_event in domain_events:
+            sku, version = domain_event.sku, domain_event.originator_version
+            row = rows.get(sku)
+            if isinstance(domain_event, ProductListedEvent):
+                if row is None:
+                    rows[sku] = {"sku": sku, **_listed(domain_event)}
+                    changed[sku] = None
+                continue
+            values = _changes(domain_event)
+            if values is None or row is None or row["version"] >= version:
+                continue
+            row.update(values, updated_at=domain_event.timestamp, version=version)
+            changed[sku] = None
+        inserts = [rows[sku] for sku in changed if sku not in existing]
+        updates = [
+            {"b_sku": sku, "b_version": rows[sku]["version"], **_without_sku(rows[sku])}
+            for sku in changed
+            if sku in existing
+        ]
+        if inserts:
+            conn.execute(products.insert(), inserts)
+        if updates:
+            conn.execute(_update_row, updates)
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         version = domain_event.originator_version
@@ -82,26 +135,10 @@ class ProductsReadModel(ReadModel):
             exists = select(products.c.sku).where(products.c.sku == domain_event.sku)
             if conn.execute(exists).first():
                 return  # applied before
-            conn.execute(
-                products.insert().values(
-                    sku=domain_event.sku,
-                    **_details(domain_event),
-                    price_amount=format(domain_event.price_amount, "f"),
-                    currency=domain_event.currency,
-                    active=True,
-                    listed_at=domain_event.timestamp,
-                    updated_at=domain_event.timestamp,
-                    version=version,
-                )
-            )
+            conn.execute(products.insert().values(sku=domain_event.sku, **_listed(domain_event)))
             return
-        if isinstance(domain_event, ProductUpdatedEvent):
-            values = _details(domain_event)
-        elif isinstance(domain_event, PriceChangedEvent):
-            values = {"price_amount": format(domain_event.price_amount, "f")}
-        elif isinstance(domain_event, ProductDelistedEvent):
-            values = {"active": False}
-        else:
+        values = _changes(domain_event)
+        if values is None:
             return
         conn.execute(
             products.update()
@@ -109,6 +146,33 @@ class ProductsReadModel(ReadModel):
             .where(products.c.version < version)
             .values(**values, updated_at=domain_event.timestamp, version=version)
         )
+
+
+def _listed(domain_event: Any) -> dict[str, Any]:
+    return {
+        **_details(domain_event),
+        "price_amount": format(domain_event.price_amount, "f"),
+        "currency": domain_event.currency,
+        "active": True,
+        "listed_at": domain_event.timestamp,
+        "updated_at": domain_event.timestamp,
+        "version": domain_event.originator_version,
+    }
+
+
+def _changes(domain_event: Any) -> dict[str, Any] | None:
+    """The columns a change event sets (None: not a change this model follows)."""
+    if isinstance(domain_event, ProductUpdatedEvent):
+        return _details(domain_event)
+    if isinstance(domain_event, PriceChangedEvent):
+        return {"price_amount": format(domain_event.price_amount, "f")}
+    if isinstance(domain_event, ProductDelistedEvent):
+        return {"active": False}
+    return None
+
+
+def _without_sku(row: dict[str, Any]) -> dict[str, Any]:
+    return {f"v_{name}": row[name] for name in _COLUMNS}
 
 
 def _details(domain_event: Any) -> dict[str, Any]:

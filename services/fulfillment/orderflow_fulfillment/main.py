@@ -55,7 +55,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         handlers=make_handlers(dispatcher, ReturnDesk(dispatcher, settings.return_window)),
         api=create_api(app, settings, projections),
         projections=projections,
-        background=[deliveries.run],
+        background=[deliveries.run] if settings.side_effects else [],
     )
 
 

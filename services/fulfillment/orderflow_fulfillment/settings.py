@@ -48,6 +48,11 @@ class FulfillmentSettings(ServiceSettings):
         ge=0,
         description="A return may be requested this long after delivery (default 30 days).",
     )
+    side_effects: bool = Field(
+        default=True,
+        description="False: no carrier calls back (no sandbox deliveries through the webhook); "
+        "a sandbox copy of the service, `orderflow replay`.",
+    )
     carrier_webhook_key: SecretStr | None = Field(
         default=None,
         description="Key carriers send to the webhook (X-API-Key); unset: the admin key.",

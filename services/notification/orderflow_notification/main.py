@@ -24,6 +24,8 @@ from orderflow_notification.settings import NotificationSettings
 
 
 def transports(settings: NotificationSettings) -> dict[str, Transport]:
+    if not settings.side_effects:
+        return {}
     channels: dict[str, Transport] = {"email": EmailTransport(settings)}
     if settings.sms_webhook_url:
         channels["sms"] = SmsTransport(settings)
@@ -43,7 +45,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         handlers=build_handlers(sms_enabled=settings.sms_webhook_url is not None),
         api=create_api(app, projections, settings),
         projections=projections,
-        background=[dispatcher.run],
+        background=[dispatcher.run] if settings.side_effects else [],
     )
 
 

@@ -38,6 +38,11 @@ class NotificationSettings(ServiceSettings):
     send_retry_delay_s: float = Field(
         default=0.5, ge=0, description="First delay between attempts; doubles each time."
     )
+    side_effects: bool = Field(
+        default=True,
+        description="False: send nothing: no dispatcher, no email or SMS transport (a sandbox "
+        "copy of the service, `orderflow replay`).",
+    )
     dispatch_poll_s: float = Field(
         default=0.5, gt=0, description="How often the dispatcher looks for pending notices."
     )

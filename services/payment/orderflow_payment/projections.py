@@ -6,6 +6,7 @@ so what it reports is the payments' live state, never a copy that may trail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -26,10 +27,19 @@ payments = Table(
 class PaymentsIndex(ReadModel):
     name = "payment-index"
     metadata = metadata
+    event_types = (Payment.Opened,)
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         if isinstance(domain_event, Payment.Opened):
             conn.execute(payments.insert().values(order_id=str(domain_event.order_id)))
+
+    def project_batch(self, domain_events: Sequence[Any], conn: Connection) -> None:
+        """One multi-row insert, in event order (so `seq` follows the events as before)."""
+        opened = [
+            {"order_id": str(e.order_id)} for e in domain_events if isinstance(e, Payment.Opened)
+        ]
+        if opened:
+            conn.execute(payments.insert(), opened)
 
 
 def page_of_orders(engine: Engine, *, page: int, size: int) -> tuple[list[UUID], int]:

@@ -31,3 +31,8 @@ class PaymentSettings(ServiceSettings):
     gateway_retry_max_delay_s: float = Field(
         default=1.0, ge=0, le=30, description="Longest wait between gateway retries (doubling)."
     )
+    side_effects: bool = Field(
+        default=True,
+        description="False: no real gateway, whatever `gateway` says: the in-memory sandbox "
+        "answers (a sandbox copy of the service, `orderflow replay`).",
+    )

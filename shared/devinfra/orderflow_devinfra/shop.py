@@ -101,7 +101,7 @@ class RunningService:
 
     @property
     def admin_headers(self) -> dict[str, str]:
-        return {"X-API-Key": ADMIN_KEY}
+        return {"X-API-Key": self.config.admin_api_key}
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
@@ -117,6 +117,8 @@ class Shop:
     services: dict[str, RunningService] = field(default_factory=dict)
     replicas: list[RunningService] = field(default_factory=list)
     _sequences: dict[str, int] = field(default_factory=dict)
+    admin_key: str = ADMIN_KEY
+    """Every service's ADMIN_API_KEY (the soak uses a random one, to find it in logs)."""
 
     def start(self, service: str, **settings: str) -> RunningService:
         """Start `service` on a fresh database (or SQLite file); wait until it is ready."""
@@ -130,7 +132,7 @@ class Shop:
             service=service,
             kafka_bootstrap=self.kafka_bootstrap,
             http_port=free_port(),
-            admin_api_key=ADMIN_KEY,
+            admin_api_key=self.admin_key,
             namespace=self.namespace,
             database_url=self.new_database() if self.new_database else None,
             data_dir=None if self.new_database else self.tmp / "data",

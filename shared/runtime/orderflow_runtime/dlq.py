@@ -13,6 +13,12 @@ from orderflow_runtime.metrics import DEAD_LETTERS
 
 MAX_ERROR_CHARS = 500
 TRUNCATED_VALUE_BYTES = 64 * 1024
+MAX_LETTER_VALUE_BYTES = 960 * 1024
+"""Larger values are truncated before sending, not after the broker refused them: Kafka's
+default limit is 1 MiB per record batch, and a refused batch leaves the (idempotent,
+shared with the relay) producer with a sequence gap that fails every later send on that
+partition (OutOfOrderSequenceNumber), which crashed every consumer of a topic that got
+one oversized poison record."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,13 @@ class DeadLetterPublisher:
             ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
         ]
         topic = dlq_topic(letter.topic)
+        if len(letter.value or b"") > MAX_LETTER_VALUE_BYTES:
+            value = (letter.value or b"")[:TRUNCATED_VALUE_BYTES]
+            size = str(len(letter.value or b"")).encode()
+            truncated = [*headers, ("dlq_truncated", b"true"), ("dlq_original_size", size)]
+            await self._send(topic, letter.key, value, truncated)
+            DEAD_LETTERS.labels(self._service, letter.reason).inc()
+            return
         try:
             await self._send(topic, letter.key, letter.value, headers)
         except MessageSizeTooLargeError:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from eventsourcing.persistence import Notification
+from eventsourcing.utils import get_topic
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -45,6 +47,8 @@ positions_table = Table(
     Column("name", String(100), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+BatchListener = Callable[[int, int], None]
+"""`on_batch(events_read, position)`: called after each committed batch."""
 
 
 class ReadModel(ABC):
@@ -52,10 +56,22 @@ class ReadModel(ABC):
 
     name: ClassVar[str]
     metadata: ClassVar[MetaData]
+    event_types: ClassVar[tuple[type, ...] | None] = None
+    """The stored event classes `project` cares about (exact classes); None: every event.
+
+    When every read model of a `Projections` names its classes, the others are neither
+    read from the store nor decoded (a `topic IN (...)` filter on the notification log).
+    """
 
     @abstractmethod
     def project(self, domain_event: Any, conn: Connection) -> None:
         """Apply one stored domain event (ignore those the model does not care about)."""
+
+    def project_batch(self, domain_events: Sequence[Any], conn: Connection) -> None:
+        """Apply events in order. Override to batch the SQL; the result must be the same
+        as calling `project` for each event in turn."""
+        for domain_event in domain_events:
+            self.project(domain_event, conn)
 
 
 def read_model_engine(settings: ServiceSettings) -> Engine:
@@ -86,6 +102,9 @@ class Projections:
         self._batch_size = batch_size
         self._lock = threading.Lock()
         self._wake = asyncio.Event()
+        self._stop: int | None = None
+        self._last_position = 0
+        self._topics = _topics_of(self.models)
         self.setup()
 
     def setup(self) -> None:
@@ -109,30 +128,58 @@ class Projections:
         known = {name: position for name, position in rows}
         return {model.name: known.get(model.name, 0) for model in self.models}
 
-    def catch_up(self) -> int:
-        """Apply every stored event not yet projected; returns how many were read."""
-        with self._lock:
-            total = 0
-            while read := self._project_next_batch():
-                total += read
-            return total
+    def catch_up(
+        self,
+        *,
+        stop: int | None = None,
+        batch_size: int | None = None,
+        on_batch: BatchListener | None = None,
+    ) -> int:
+        """Apply every stored event not yet projected; returns how many were read.
 
-    def rebuild(self) -> int:
+        `stop`: project no further than this notification id. `batch_size`: events per
+        transaction (default: the constructor's). `on_batch(read, position)` is called
+        after each committed batch (progress bars).
+        """
+        with self._lock:
+            size, self._stop = self._batch_size, stop
+            self._batch_size = batch_size or size
+            try:
+                total = 0
+                while read := self._project_next_batch():
+                    total += max(read, 0)
+                    if on_batch is not None:
+                        on_batch(max(read, 0), self._last_position)
+                return total
+            finally:
+                self._batch_size, self._stop = size, None
+
+    def rebuild(
+        self,
+        *,
+        stop: int | None = None,
+        batch_size: int | None = None,
+        on_batch: BatchListener | None = None,
+    ) -> int:
         """Drop and refill every read model from the store; returns the events read."""
         with self._lock:
-            for model in self.models:
-                model.metadata.drop_all(self.engine)
-                model.metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                conn.execute(
-                    positions_table.delete().where(
-                        positions_table.c.name.in_([m.name for m in self.models])
-                    )
+            self._reset()
+        return self.catch_up(stop=stop, batch_size=batch_size, on_batch=on_batch)
+
+    def _reset(self) -> None:
+        for model in self.models:
+            model.metadata.drop_all(self.engine)
+            model.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(
+                positions_table.delete().where(
+                    positions_table.c.name.in_([m.name for m in self.models])
                 )
-            self._ensure_position_rows()
-        return self.catch_up()
+            )
+        self._ensure_position_rows()
 
     def _project_next_batch(self) -> int:
+        """Project one batch; returns the events read (-1: none, but the position moved)."""
         with self.engine.begin() as conn:
             # Lock the positions: replicas sharing the read models take turns, and each
             # sees what the previous one projected (no event is applied twice).
@@ -143,22 +190,55 @@ class Projections:
             ).all()
             known = {name: position for name, position in rows}
             positions = {model.name: known.get(model.name, 0) for model in self.models}
+            start = min(positions.values(), default=0)
+            head = None  # the last id to look at, when the log is filtered or bounded
+            if self._topics or self._stop is not None:
+                head = self.app.max_notification_id()
+                if self._stop is not None:
+                    head = min(head, self._stop)
+            if head is not None and head <= start:
+                return 0
             notifications = self.app.process_recorder.select_notifications(
-                start=min(positions.values(), default=0),
+                start=start,
                 limit=self._batch_size,
+                stop=head,
+                topics=self._topics,
                 inclusive_of_start=False,
             )
-            if not notifications:
+            if notifications and len(notifications) == self._batch_size:
+                last = notifications[-1].id
+            elif head is not None:
+                last = head  # filtered: nothing else of interest up to the head
+            elif notifications:
+                last = notifications[-1].id
+            else:
                 return 0
-            for notification in notifications:
-                domain_event = self.app.mapper.to_domain_event(notification)
-                for model in self.models:
-                    if notification.id > positions[model.name]:
-                        model.project(domain_event, conn)
-            last = notifications[-1].id
+            self._project(notifications, positions, conn)
             for model in self.models:
-                _save_position(conn, model.name, last)
-        return len(notifications)
+                if positions[model.name] < last:
+                    _save_position(conn, model.name, last)
+        self._last_position = last
+        return len(notifications) or -1
+
+    def _project(
+        self, notifications: Sequence[Notification], positions: dict[str, int], conn: Connection
+    ) -> None:
+        """Decode each wanted event once; give each read model its own in one call."""
+        decoded: dict[int, Any] = {}
+        to_domain_event = self.app.mapper.to_domain_event
+        for model in self.models:
+            wanted = _topics_of([model])
+            after = positions[model.name]
+            events = []
+            for notification in notifications:
+                if notification.id <= after or (wanted and notification.topic not in wanted):
+                    continue
+                domain_event = decoded.get(notification.id)
+                if domain_event is None:
+                    domain_event = decoded[notification.id] = to_domain_event(notification)
+                events.append(domain_event)
+            if events:
+                model.project_batch(events, conn)
 
     def wake(self) -> None:
         self._wake.set()
@@ -183,6 +263,16 @@ class Projections:
                 )
                 for waiter in waiters:
                     waiter.cancel()
+
+
+def _topics_of(models: Sequence[ReadModel]) -> tuple[str, ...]:
+    """The stored event topics the models need; () when one of them needs every event."""
+    topics: dict[str, None] = {}
+    for model in models:
+        if model.event_types is None:
+            return ()
+        topics.update((get_topic(cls), None) for cls in model.event_types)
+    return tuple(topics)
 
 
 def _save_position(conn: Connection, name: str, position: int) -> None:

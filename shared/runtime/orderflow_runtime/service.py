@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from orderflow_events import dlq_topic
 
@@ -97,9 +98,13 @@ class ServiceRuntime:
         topics = [*inputs, *(dlq_topic(t) for t in inputs)]
         if spec.output_topic:
             topics.append(settings.topic(spec.output_topic))
-        await ensure_topics(
-            settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions
-        )
+        if not await self._until_kafka_answers(
+            lambda: ensure_topics(
+                settings.kafka_bootstrap_servers, topics, partitions=settings.topic_partitions
+            )
+        ):
+            spec.app.close()
+            return
         producer = make_producer(settings)
         await producer.start()
         tasks: list[asyncio.Task[None]] = []
@@ -153,6 +158,26 @@ class ServiceRuntime:
                 spec.projections.engine.dispose()
             spec.app.close()
             log.info("service stopped")
+
+    async def _until_kafka_answers(
+        self, attempt: Callable[[], Coroutine[Any, Any, None]], max_delay_s: float = 5.0
+    ) -> bool:
+        """Retry `attempt` while the broker is unreachable; False if stopped meanwhile.
+
+        A service (re)started while the broker restarts used to exit at once (the
+        fault-injection soak found it); it now waits, not ready, until Kafka is back.
+        """
+        delay = 0.2
+        while not self.stop.is_set():
+            try:
+                await attempt()
+                return True
+            except (KafkaError, OSError) as error:
+                log.warning("Kafka unreachable at start; retrying", error=repr(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=delay)
+            delay = min(delay * 2, max_delay_s)
+        return False
 
     async def _wait(self, tasks: list[asyncio.Task[None]]) -> None:
         """Until stopped, or until a task fails (then the process exits non-zero)."""

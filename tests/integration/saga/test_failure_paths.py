@@ -10,6 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from orderflow_devinfra import invariants
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import Shop, about, wait_ready
+from orderflow_devinfra.shopping import (
+    buy,
+    client,
+    eventually,
+    list_product,
+    order,
+    receive_stock,
+    wait_status,
+)
 from orderflow_events import (
     FULFILLMENT_EVENTS,
     ORDERS_EVENTS,
@@ -20,8 +29,6 @@ from orderflow_events import (
     ReturnAuthorized,
     Shipped,
 )
-
-from .shopping import buy, client, eventually, list_product, order, receive_stock, wait_status
 
 
 async def assert_invariants_hold(shop: Shop) -> None:

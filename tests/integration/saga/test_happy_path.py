@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import Shop, about
+from orderflow_devinfra.shopping import buy, list_product, receive_stock, wait_status
 from orderflow_events import (
     FULFILLMENT_EVENTS,
     INVENTORY_EVENTS,
@@ -14,8 +15,6 @@ from orderflow_events import (
     StockCommitted,
     StockReserved,
 )
-
-from .shopping import buy, list_product, receive_stock, wait_status
 
 STAGES = ["placed", "payment_authorized", "stock_reserved", "shipped", "delivered"]
 

@@ -7,9 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from orderflow_devinfra import invariants
 from orderflow_devinfra.shop import Shop
+from orderflow_devinfra.shopping import buy, eventually, list_product, order, receive_stock
 from orderflow_events import INVENTORY_EVENTS, PAYMENT_EVENTS, PaymentAuthorized, StockReserved
-
-from .shopping import buy, eventually, list_product, order, receive_stock
 
 
 async def test_replicas_share_the_work_with_no_double_work_and_no_lost_order(

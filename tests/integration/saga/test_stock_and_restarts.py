@@ -8,9 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from orderflow_devinfra.shop import Shop, wait_ready
+from orderflow_devinfra.shopping import (
+    buy,
+    client,
+    eventually,
+    list_product,
+    order,
+    receive_stock,
+    wait_status,
+)
 from orderflow_events import INVENTORY_EVENTS, StockReservationFailed, StockReserved
-
-from .shopping import buy, client, eventually, list_product, order, receive_stock, wait_status
 
 
 async def test_concurrent_orders_sell_exactly_the_stock(whole_shop: Shop) -> None:

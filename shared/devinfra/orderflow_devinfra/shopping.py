@@ -1,4 +1,4 @@
-"""What a shop admin and a customer do, over the services' HTTP APIs."""
+"""What a shop admin and a customer do over the services' HTTP APIs (saga and fault tests)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+
 from orderflow_devinfra.shop import Shop
 
 ADDRESS_DE = {
@@ -83,7 +84,7 @@ def wait_status(shop: Shop, order_id: str, status: str, timeout: float = 60) -> 
 
     def reached() -> bool:
         found.update(order(shop, order_id))
-        return found["status"] == status
+        return bool(found["status"] == status)
 
     eventually(reached, timeout=timeout, what=f"order {order_id} {status} (now {found})")
     return found

@@ -1,0 +1,144 @@
+"""Security checks: credentials on admin and operator routes, no card number anywhere, no
+secret in any log.
+
+1. Every route of every service's OpenAPI document that is not on the public list below
+   answers 401 without the key and with a wrong one (a new route is private until it is
+   listed here on purpose).
+2. A soak-like run (crashes included) where some customers type card numbers into every
+   free-text field: each attempt is refused, and a scan of every table of every service
+   database, every record of every topic and every log written finds no card number
+   (13-19 digits passing Luhn), and no secret (admin key, database password, carrier
+   webhook key) in any log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from orderflow_devinfra import cardscan
+from orderflow_devinfra.chaos import Soak, SoakConfig
+from orderflow_devinfra.kafka_admin import list_topics
+from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+
+pytestmark = pytest.mark.timeout(600)
+
+PUBLIC: dict[str, set[tuple[str, str]]] = {
+    "catalog": {("GET", "/products"), ("GET", "/products/{sku}")},
+    "cart": {
+        ("POST", "/carts"),
+        ("GET", "/carts/{cart_id}"),
+        ("POST", "/carts/{cart_id}/items"),
+        ("PATCH", "/carts/{cart_id}/items/{sku}"),
+        ("DELETE", "/carts/{cart_id}/items/{sku}"),
+        ("DELETE", "/carts/{cart_id}/items"),
+        ("POST", "/carts/{cart_id}/checkout"),
+        ("GET", "/orders/{order_id}"),
+        ("POST", "/orders/{order_id}/cancel"),
+        ("POST", "/orders/{order_id}/returns"),
+        ("GET", "/customers/{email}/orders"),
+    },
+}
+"""What customers may call without a key; everything else is admin, operator or carrier."""
+OPERATIONAL = {"/health/live", "/health/ready", "/metrics"}
+PATH_VALUES = {
+    "sku": "SEC-1",
+    "email": "someone@example.com",
+    "carrier": "sandbox",
+    "rma": "RMA-1",
+}
+
+
+def _fill(path: str) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return PATH_VALUES.get(name, str(uuid.uuid4()))
+
+    return re.sub(r"\{([^}]+)\}", value, path)
+
+
+@pytest.fixture
+def shop(
+    kafka_bootstrap: str, database_url_factory: Callable[[], str], tmp_path: Path
+) -> Iterator[Shop]:
+    shop = Shop(kafka_bootstrap, database_url_factory, tmp_path)
+    try:
+        for service in SERVICES:
+            settings = {"carrier_webhook_key": "hook-key"} if service == "fulfillment" else {}
+            shop.launch(service, **settings)
+        for running in shop.services.values():
+            wait_ready(running)
+        yield shop
+    finally:
+        shop.stop_all()
+
+
+def test_admin_and_operator_routes_need_a_credential(shop: Shop) -> None:
+    checked, open_routes = 0, []
+    for service, running in shop.services.items():
+        with httpx.Client(base_url=running.url, timeout=10) as http:
+            document = http.get("/openapi.json").json()
+            for path, item in document["paths"].items():
+                for method in item:
+                    if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                        continue
+                    if (method.upper(), path) in PUBLIC.get(service, set()) or path in OPERATIONAL:
+                        continue
+                    url = _fill(path)
+                    body = {} if method.upper() in ("POST", "PUT", "PATCH") else None
+                    for headers in ({}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}):
+                        response = http.request(method.upper(), url, json=body, headers=headers)
+                        checked += 1
+                        if response.status_code != 401:
+                            got = response.status_code
+                            open_routes.append(
+                                f"{service} {method.upper()} {path} {headers}: {got}"
+                            )
+    assert checked >= 20 * 3, f"only {checked} checks: did the documents list the routes?"
+    assert not open_routes, "\n".join(open_routes)
+
+
+def test_the_scanner_finds_card_numbers_and_ignores_ids() -> None:
+    assert cardscan.card_numbers("pay with 4111 1111 1111 1111 please") == ["411111******1111"]
+    assert cardscan.card_numbers('{"token": "5555-5555-5555-4444"}')
+    assert cardscan.card_numbers("4242424242424242@example.com")
+    assert not cardscan.card_numbers("4111 1111 1111 1112")  # fails Luhn
+    assert not cardscan.card_numbers("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert not cardscan.card_numbers(
+        "trace 1234567890123456a7 id 0c1d2f0c-0001-4000-8000-1234567890120"
+    )
+    assert not cardscan.card_numbers(str(uuid.UUID("12345678-1234-5678-1234-567812345678")))
+
+
+def test_no_card_number_or_secret_anywhere_after_a_hostile_soak(tmp_path: Path) -> None:
+    config = SoakConfig(
+        orders=40,
+        workers=6,
+        card_probe_share=0.5,
+        kill_every_s=(4.0, 8.0),
+        broker_restarts=0,
+        postgres_pauses=0,
+        drain_timeout_s=180,
+        workdir=tmp_path / "work",
+    )
+    with Soak(config) as soak:
+        report = soak.run()
+        assert report.card_probes >= 100, report.summary()
+        assert report.card_probes_accepted == 0, "\n".join(report.violations)
+
+        scan = cardscan.scan_databases(soak.database_urls.values())
+        topics = asyncio.run(list_topics(soak.kafka.bootstrap_servers))
+        asyncio.run(cardscan.scan_topics(soak.kafka.bootstrap_servers, topics, scan))
+        cardscan.scan_logs(soak.log_paths, scan)
+        leaks = cardscan.find_secrets(soak.log_paths, soak.secrets)
+
+    assert scan.scanned["rows"] > 500, scan.summary()
+    assert scan.scanned["records"] > 300, scan.summary()
+    assert scan.scanned["log_lines"] > 100, scan.summary()
+    assert scan.findings == [], scan.summary()
+    assert leaks == [], leaks
