@@ -47,6 +47,7 @@ REGENERATE_HINT: Final = (
 )
 
 _EXAMPLE_TRACEPARENT: Final = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+_EXAMPLE_STOREID: Final = "3f9c2a61d07be845"
 _EXAMPLE_IDS: Final = uuid5(NAMESPACE_URL, "urn:orderflow:asyncapi:examples")
 
 _DESCRIPTION: Final = """\
@@ -360,6 +361,7 @@ def _example(cls: type[IntegrationEvent]) -> dict[str, Any]:
         causation_id=str(uuid5(_EXAMPLE_IDS, f"cause:{cls.ce_type}")),
         traceparent=_EXAMPLE_TRACEPARENT,
         sequence=42,
+        storeid=_EXAMPLE_STOREID,
     )
     return {
         "name": "sample",

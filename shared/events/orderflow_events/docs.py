@@ -123,9 +123,16 @@ HEADERS: Final[tuple[Header, ...]] = (
     ),
     Header(
         "ce_sequence",
-        "The producer's store position (increases per producer).",
+        "The producer's store position (increases per producer and `ce_storeid`).",
         False,
         {"pattern": "^[0-9]+$"},
+    ),
+    Header(
+        "ce_storeid",
+        "Identifies the producer's event store: a new one (e.g. after a wipe) starts"
+        " `ce_sequence` again at 1.",
+        False,
+        {"pattern": "^[0-9a-f-]{1,64}$"},
     ),
     Header(
         "traceparent",

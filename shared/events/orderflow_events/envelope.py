@@ -25,6 +25,8 @@ MAX_VALUE_BYTES: Final = 1024 * 1024
 """Larger values are refused as `too_large` (Kafka's default message limit is about 1 MB)."""
 
 REQUIRED_HEADERS: Final = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time")
+STORE_ID_PATTERN: Final = re.compile(r"[0-9a-f-]{1,64}")
+"""What a `ce_storeid` may hold: 1 to 64 lower-case hex digits and dashes."""
 _SNIPPET_CHARS: Final = 60
 _LONG_DIGITS: Final = re.compile(r"\d[\d -]{11,}\d")
 
@@ -51,6 +53,8 @@ class Envelope:
     traceparent: str | None
     sequence: int | None
     data: IntegrationEvent
+    storeid: str | None = None
+    """The producer's event store incarnation: `sequence` increases within one storeid."""
 
 
 class InvalidRecord(Exception):  # noqa: N818 (a name of the public contract)
@@ -84,10 +88,17 @@ def to_record(
     correlation_id: str | None = None,
     traceparent: str | None = None,
     sequence: int | None = None,
+    storeid: str | None = None,
 ) -> KafkaRecord:
-    """The Kafka record of `event`; `correlation_id` defaults to its subject (the order id)."""
+    """The Kafka record of `event`; `correlation_id` defaults to its subject (the order id).
+
+    `sequence` is the producer's position in its event store and `storeid` names that
+    store (a new one, after a wipe, starts its sequence again at 1).
+    """
     if time.tzinfo is None:
         raise ValueError("time must be timezone-aware")
+    if storeid is not None and not STORE_ID_PATTERN.fullmatch(storeid):
+        raise ValueError(f"storeid must be 1-64 of [0-9a-f-], not {storeid!r}")
     subject = event.subject()
     attributes: list[tuple[str, str | None]] = [
         ("ce_specversion", SPEC_VERSION),
@@ -101,6 +112,7 @@ def to_record(
         ("ce_causationid", causation_id),
         ("traceparent", traceparent),
         ("ce_sequence", None if sequence is None else str(sequence)),
+        ("ce_storeid", storeid),
     ]
     return KafkaRecord(
         topic=event.topic,
@@ -127,6 +139,9 @@ def from_record(
         sequence = int(attrs["ce_sequence"]) if "ce_sequence" in attrs else None
     except ValueError:
         raise fail("bad_header", "ce_id, ce_time or ce_sequence is malformed") from None
+    storeid = attrs.get("ce_storeid")
+    if storeid is not None and not STORE_ID_PATTERN.fullmatch(storeid):
+        raise fail("bad_header", f"ce_storeid {_snippet(storeid)} is malformed")
     return Envelope(
         id=event_id,
         source=attrs["ce_source"],
@@ -138,6 +153,7 @@ def from_record(
         traceparent=attrs.get("traceparent", attrs.get("ce_traceparent")),
         sequence=sequence,
         data=_parse_value(cls, value, fail),
+        storeid=storeid,
     )
 
 

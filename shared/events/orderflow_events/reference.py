@@ -67,7 +67,8 @@ _RULES: Final = """\
   fields within a version). Nothing listed is ever removed, renamed or retyped in a
   published version; a breaking change is a new version (`.v2`) published alongside.
 - **Deduplicate** on `ce_id` (delivery is at least once) and **skip** a `ce_type`
-  you do not know (a newer event type or version)."""
+  you do not know (a newer event type or version). Deduplicating by `ce_sequence`
+  instead takes a position per topic, partition and `ce_storeid`."""
 
 _DLQ: Final = """\
 A consumer that cannot process a record of `<topic>` (invalid, or its handler keeps

@@ -17,6 +17,7 @@ from orderflow_events.samples import ORDER_ID, SKU, T0, sample_events
 EVENT_ID = "9d5bd1c5-6a4f-4a51-8c55-2f3f1b7a0001"
 CAUSE_ID = "9d5bd1c5-6a4f-4a51-8c55-2f3f1b7a0002"
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+STORE_ID = "3f9c2a61d07be845"
 
 
 def _record(event: IntegrationEvent | None = None, **kwargs: object) -> KafkaRecord:
@@ -37,6 +38,7 @@ def test_every_event_type_round_trips_through_a_record(event: IntegrationEvent) 
         causation_id=CAUSE_ID,
         traceparent=TRACEPARENT,
         sequence=42,
+        storeid=STORE_ID,
     )
 
     envelope = from_record(record.key, record.value, record.headers)
@@ -44,7 +46,7 @@ def test_every_event_type_round_trips_through_a_record(event: IntegrationEvent) 
     assert envelope.data == event
     assert type(envelope.data) is type(event)
     assert (envelope.id, envelope.type, envelope.source) == (EVENT_ID, event.ce_type, event.source)
-    assert (envelope.time, envelope.sequence) == (T0, 42)
+    assert (envelope.time, envelope.sequence, envelope.storeid) == (T0, 42, STORE_ID)
     assert (envelope.causation_id, envelope.traceparent) == (CAUSE_ID, TRACEPARENT)
     assert envelope.subject == event.subject()
     assert envelope.correlation_id == event.subject()
@@ -62,6 +64,7 @@ def test_headers_follow_the_cloudevents_kafka_binary_binding() -> None:
         causation_id=CAUSE_ID,
         traceparent=TRACEPARENT,
         sequence=7,
+        storeid=STORE_ID,
     )
 
     assert record.headers == [
@@ -76,6 +79,7 @@ def test_headers_follow_the_cloudevents_kafka_binary_binding() -> None:
         ("ce_causationid", CAUSE_ID.encode()),
         ("traceparent", TRACEPARENT.encode()),
         ("ce_sequence", b"7"),
+        ("ce_storeid", STORE_ID.encode()),
     ]
     assert record.key == str(ORDER_ID).encode()
     assert json.loads(record.value)["reason"] == "customer"
@@ -128,6 +132,28 @@ def test_ce_traceparent_and_mixed_case_header_names_are_accepted() -> None:
     assert envelope.sequence is None
 
 
+def test_a_record_without_a_storeid_still_parses() -> None:
+    record = _record(sequence=3)
+
+    envelope = from_record(record.key, record.value, record.headers)
+
+    assert "ce_storeid" not in headers_dict(record.headers)
+    assert (envelope.sequence, envelope.storeid) == (3, None)
+
+
+@pytest.mark.parametrize("storeid", ["0", "0123456789abcdef", "9d5bd1c5-6a4f-4a51", "a" * 64])
+def test_any_storeid_of_hex_digits_and_dashes_round_trips(storeid: str) -> None:
+    record = _record(sequence=1, storeid=storeid)
+
+    assert from_record(record.key, record.value, record.headers).storeid == storeid
+
+
+@pytest.mark.parametrize("storeid", ["", "ABCDEF", "a" * 65, "12 34", "store-1", "ab\n"])
+def test_to_record_refuses_a_malformed_storeid(storeid: str) -> None:
+    with pytest.raises(ValueError, match="storeid"):
+        _record(storeid=storeid)
+
+
 def _with(record: KafkaRecord, name: str, value: bytes | None) -> list[tuple[str, bytes]]:
     headers = [(n, v) for n, v in record.headers if n != name]
     return headers if value is None else [*headers, (name, value)]
@@ -146,6 +172,10 @@ def _with(record: KafkaRecord, name: str, value: bytes | None) -> list[tuple[str
         (("ce_time", b"2025-03-01T12:00:00"), None, "bad_header"),
         (("ce_id", b"42"), None, "bad_header"),
         (("ce_sequence", b"x"), None, "bad_header"),
+        (("ce_storeid", b""), None, "bad_header"),
+        (("ce_storeid", b"3F9C2A61D07BE845"), None, "bad_header"),
+        (("ce_storeid", b"a" * 65), None, "bad_header"),
+        (("ce_storeid", b"store 1"), None, "bad_header"),
         (("ce_subject", b"\xff\xfe"), None, "bad_header"),
         (None, b'{"order_id": ', "malformed_json"),
         (None, b"\xff\xfe", "malformed_json"),

@@ -2,11 +2,21 @@
 
 One consumer group per service, offsets from `earliest`. A batch of records is
 applied in one unit of work and committed in one transaction together with the
-tracking positions it reached (per producer topic and partition: the producer's
-notification id, carried as the CloudEvents `sequence`). A record whose sequence is
-not past the saved position was applied before and is skipped, whatever Kafka or a
-relay redelivers. Kafka offsets are committed only after that transaction, so
-nothing is acknowledged that was neither applied nor dead-lettered.
+tracking positions it reached (per producer topic, partition and store: the
+producer's notification id, carried as the CloudEvents `sequence`, in the store
+named by `storeid`). A record whose sequence is not past the saved position was
+applied before and is skipped, whatever Kafka or a relay redelivers. A producer on a
+new store (wiped, or rebuilt from scratch) starts its sequence again at 1 under a new
+storeid, so a new position. Kafka offsets are committed only after that transaction,
+so nothing is acknowledged that was neither applied nor dead-lettered.
+
+Upgrade caveat: records published before producers sent `storeid` (and those of
+publishers that send none) are tracked under the old name, `<topic>:<partition>`, and
+the first records with a storeid start a new position from 0. An event applied under
+the old name and delivered again with a storeid is applied twice: a relay re-publishing
+its last batch across its upgrade, or, when a consumer is upgraded after its producers,
+a record the old consumer applied but whose offset it had not committed. Upgrade
+consumers first.
 
 When a batch fails it is applied again record by record: a record that fails for a
 reason of its own is retried with backoff and then dead-lettered; one that fails
@@ -45,6 +55,13 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Inte
 log = get_logger(__name__)
 
 
+def tracking_name(topic: str, partition: int, storeid: str | None) -> str:
+    """The name of the position the inbox keeps for a producer's records on a partition."""
+    if storeid is None:
+        return f"{topic}:{partition}"
+    return f"{topic}:{partition}:{storeid}"
+
+
 @dataclass
 class _Item:
     record: ConsumerRecord[bytes, bytes]
@@ -53,15 +70,18 @@ class _Item:
 
     @property
     def tracking_name(self) -> str:
-        return f"{self.record.topic}:{self.record.partition}"
+        """`<topic>:<partition>:<storeid>`, or `<topic>:<partition>` without a storeid."""
+        assert self.envelope is not None
+        return tracking_name(self.record.topic, self.record.partition, self.envelope.storeid)
 
     @property
     def position(self) -> tuple[str, int]:
         """The tracking record that says this record was applied.
 
-        Normally the producer's sequence on this topic and partition. A dead letter sent
-        back by `orderflow dlq redrive` is older than that position, so it is tracked by
-        its own event id instead (still in the same transaction as its effects).
+        Normally the producer's sequence on this topic and partition, in its store. A
+        dead letter sent back by `orderflow dlq redrive` is older than that position, so
+        it is tracked by its own event id instead (still in the same transaction as its
+        effects).
         """
         if any(key == REDRIVEN_HEADER for key, _ in self.record.headers):
             assert self.envelope is not None
@@ -134,7 +154,9 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:  # another member may have moved these on: re-read them
-            self._positions.pop(f"{tp.topic}:{tp.partition}", None)
+            prefix = tracking_name(tp.topic, tp.partition, None)  # and any of its storeids
+            for name in [n for n in self._positions if n == prefix or n.startswith(f"{prefix}:")]:
+                del self._positions[name]
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop

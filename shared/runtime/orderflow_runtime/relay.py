@@ -4,7 +4,8 @@ The store's notification log is the outbox. Each stored event that maps to an
 integration event is published keyed by its order id (or sku) with an idempotent
 producer; the relay's position is saved only after the broker acknowledged the
 whole batch. After a crash it resumes from the saved position: it may publish a
-batch again (consumers drop those by `sequence`), it never skips one.
+batch again (consumers drop those by `sequence`), it never skips one. Each record
+carries the store's id (`storeid`) too: a new store starts its sequence again at 1.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class OutboxRelay:
         self._leadership = leadership
         self._service = app.settings.service_name
         self._position: int | None = None
+        self._store_id: str | None = None
         self._wake = asyncio.Event()
         self.published = 0
         self.consecutive_failures = 0
@@ -94,10 +96,12 @@ class OutboxRelay:
 
     async def publish_next_batch(self) -> int:
         """Publish the next batch of stored events; returns how many stored events it covered."""
+        if self._store_id is None:
+            self._store_id = await asyncio.to_thread(self._app.store_id)
         if self._position is None:
             self._position = await asyncio.to_thread(self._app.position, RELAY_TRACKING_NAME)
         start = self._position
-        last_id, records = await asyncio.to_thread(self._read_batch, start)
+        last_id, records = await asyncio.to_thread(self._read_batch, start, self._store_id)
         if last_id == start:
             RELAY_BACKLOG.labels(self._service).set(0)
             return 0
@@ -119,7 +123,7 @@ class OutboxRelay:
             EVENTS_PUBLISHED.labels(self._service, _header(record, "ce_type")).inc()
         return last_id - start
 
-    def _read_batch(self, after: int) -> tuple[int, list[KafkaRecord]]:
+    def _read_batch(self, after: int, store_id: str) -> tuple[int, list[KafkaRecord]]:
         recorder = self._app.process_recorder
         notifications = recorder.select_notifications(
             start=after, limit=self._batch_size, inclusive_of_start=False
@@ -145,6 +149,7 @@ class OutboxRelay:
                     correlation_id=context.correlation_id,
                     traceparent=context.traceparent,
                     sequence=notification.id,
+                    storeid=store_id,
                 )
             )
         if notifications:

@@ -9,6 +9,7 @@ the event that caused them commit in one transaction.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,6 +23,8 @@ from eventsourcing.utils import get_topic
 from orderflow_runtime.settings import ServiceSettings
 
 RELAY_TRACKING_NAME = "outbox-relay"
+STORE_ID_TRACKING_NAME = "store-id"
+"""The tracking record holding the store's id (see `EventStoreApplication.store_id`)."""
 
 
 class BatchPostgresProcessRecorder(PostgresProcessRecorder):
@@ -82,6 +85,7 @@ class EventStoreApplication(Application[Any]):
     def __init__(self, settings: ServiceSettings, **env: str) -> None:
         self.settings = settings
         self._saved_listeners: list[Callable[[], None]] = []
+        self._store_id: str | None = None
         cache = (
             {  # no cache at all when the size is 0 (eventsourcing reads 0 as unbounded)
                 "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
@@ -144,3 +148,25 @@ class EventStoreApplication(Application[Any]):
 
     def max_notification_id(self) -> int:
         return self.process_recorder.max_notification_id() or 0
+
+    def store_id(self) -> str:
+        """This store's id, 16 hex digits: the relay's `ce_storeid`.
+
+        Kept in the store itself (a tracking record), so a wiped or new store, whose
+        notification ids start again at 1, gets a new one and consumers track its
+        `ce_sequence` apart from the old store's. Made up at the first call: a random odd
+        number of 39 bits (12 digits at most, so that no scan mistakes it for a card
+        number). Replicas racing to make it up leave the greatest in the store, since a
+        tracking record only moves up (a smaller one is refused with IntegrityError); one
+        that re-read its own before a greater one landed would keep the smaller, but only
+        the relay's leader asks, so that takes two leaders at once.
+        """
+        if self._store_id is None:
+            number = self.position(STORE_ID_TRACKING_NAME)
+            if number == 0:
+                made_up = Tracking(STORE_ID_TRACKING_NAME, secrets.randbits(39) | 1)
+                with contextlib.suppress(IntegrityError):  # a replica recorded a greater one
+                    self.record_position(made_up)
+                number = self.position(STORE_ID_TRACKING_NAME)
+            self._store_id = f"{number:016x}"
+        return self._store_id

@@ -82,9 +82,16 @@ def consumer_record(
     partition: int = 0,
     offset: int | None = None,
     value: bytes | None = None,
+    storeid: str | None = None,
 ) -> Record:
     """The record a consumer would hand over for `event`, published at `sequence`."""
-    kafka = to_record(event, event_id=str(uuid.uuid4()), time=datetime.now(UTC), sequence=sequence)
+    kafka = to_record(
+        event,
+        event_id=str(uuid.uuid4()),
+        time=datetime.now(UTC),
+        sequence=sequence,
+        storeid=storeid,
+    )
     value = kafka.value if value is None else value
     return ConsumerRecord(
         topic=TOPIC,
@@ -107,9 +114,13 @@ def placed(
     partition: int = 0,
     email: str = "ada@example.com",
     order_id: uuid.UUID | None = None,
+    storeid: str | None = None,
 ) -> Record:
     return consumer_record(
-        sample_order(order_id or uuid.uuid4(), email=email), sequence, partition=partition
+        sample_order(order_id or uuid.uuid4(), email=email),
+        sequence,
+        partition=partition,
+        storeid=storeid,
     )
 
 
@@ -207,6 +218,89 @@ async def test_positions_survive_a_restart_of_the_inbox(
     # Then it skips them: the positions came from the store
     assert second_inbox.applied == 0
     assert len(applied_ids(sink)) == 2
+
+
+# -- a producer on a new store ------------------------------------------------------
+
+OLD_STORE, NEW_STORE = "0a1b2c3d4e5f6071", "7f6e5d4c3b2a1909"
+
+
+async def test_a_new_store_of_the_producer_is_applied_from_its_first_sequence(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a partition applied up to sequence 50 of the producer's store
+    inbox, dead_letters = make_inbox(sink, settings)
+    old = [placed(seq, storeid=OLD_STORE) for seq in (49, 50)]
+    await inbox.process(old)
+
+    # When the producer, on a wiped store, publishes from sequence 1 again
+    new = [placed(seq, storeid=NEW_STORE) for seq in (1, 2)]
+    await inbox.process(new)
+
+    # Then its new events are applied, each store's position kept apart
+    assert applied_ids(sink) == Counter({event_id(r): 1 for r in [*old, *new]})
+    assert sink.position(f"{TOPIC}:0:{OLD_STORE}") == 50
+    assert sink.position(f"{TOPIC}:0:{NEW_STORE}") == 2
+    assert dead_letters.letters == []
+
+
+async def test_duplicates_within_one_store_are_still_skipped(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    inbox, _ = make_inbox(sink, settings)
+    first = [placed(seq, storeid=NEW_STORE) for seq in (1, 2, 3)]
+    await inbox.process(first)
+    duplicates_before = consumed("duplicate")
+
+    # When the same sequences come again (a relay replaying), with new ones after them
+    replay = [placed(seq, storeid=NEW_STORE) for seq in (2, 3, 4)]
+    await inbox.process(replay)
+
+    # Then only the new one is applied
+    assert set(applied_ids(sink)) == {event_id(r) for r in [*first, replay[2]]}
+    assert consumed("duplicate") - duplicates_before == 2
+    assert sink.position(f"{TOPIC}:0:{NEW_STORE}") == 4
+
+
+async def test_records_without_a_storeid_keep_the_old_position(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given records of a producer from before it sent a storeid, then from after
+    inbox, _ = make_inbox(sink, settings)
+    before = [placed(seq) for seq in (49, 50)]
+    after = [placed(seq, storeid=OLD_STORE) for seq in (51, 52)]
+
+    # When both are processed, and the old ones come again
+    await inbox.process([*before, *after])
+    await inbox.process(before)
+
+    # Then each was applied once, the old ones tracked under the old name
+    assert applied_ids(sink) == Counter({event_id(r): 1 for r in [*before, *after]})
+    assert sink.position(f"{TOPIC}:0") == 50
+    assert sink.position(f"{TOPIC}:0:{OLD_STORE}") == 52
+
+
+async def test_a_reassigned_partition_rereads_the_positions_of_each_store(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given an inbox that applied sequences 1 and 2 of a store (and cached its position)
+    inbox, _ = make_inbox(sink, settings)
+    await inbox.process([placed(seq, storeid=NEW_STORE) for seq in (1, 2)])
+
+    # And a rival member that applied sequence 3 meanwhile, then gave the partition back
+    third = placed(3, storeid=NEW_STORE)
+    rival, _ = make_inbox(sink, settings)
+    await rival.process([third])
+    await inbox.on_partitions_assigned([TopicPartition(TOPIC, 0)])
+
+    # When sequence 3 is redelivered to the first inbox
+    with capture_logs() as logs:
+        await inbox.process([third])
+
+    # Then it knows the position moved on: a duplicate, no failed batch, applied once
+    assert not [entry for entry in logs if entry["event"].startswith("batch failed")], logs
+    assert inbox.applied == 2
+    assert applied_ids(sink)[event_id(third)] == 1
 
 
 # -- records that cannot be parsed ---------------------------------------------------

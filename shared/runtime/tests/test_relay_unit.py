@@ -157,6 +157,37 @@ async def test_event_ids_are_stable_when_another_relay_publishes_again_from_zero
     assert len({s.header("ce_id") for s in first.sent}) == 4
 
 
+async def test_every_record_names_the_store_so_a_new_store_is_told_apart(
+    make_settings: SettingsFactory,
+) -> None:
+    # Given a store whose relay published two batches
+    settings = make_settings("source")
+    store, first = ProbeSource(settings), StubProducer()
+    store.place(3)
+    relay = relay_of(store, first, batch_size=2)
+    await relay.publish_next_batch()
+    await relay.publish_next_batch()
+    store_id = store.store_id()
+    store.close()
+
+    # When the store is deleted and a new one, on the same path, publishes from 1 again
+    settings.sqlite_path.unlink()
+    new_store, second = ProbeSource(settings), StubProducer()
+    new_store.place(2)
+    await relay_of(new_store, second).publish_next_batch()
+    new_store.close()
+
+    # Then each record carries its store's id: the same sequences, told apart by it
+    assert [(s.sequence, s.header("ce_storeid")) for s in first.sent] == [
+        (1, store_id),
+        (2, store_id),
+        (3, store_id),
+    ]
+    [new_store_id] = {s.header("ce_storeid") for s in second.sent}
+    assert [s.sequence for s in second.sent] == [1, 2]
+    assert new_store_id != store_id
+
+
 async def test_private_events_are_skipped_but_the_position_moves_past_them(
     source: ProbeSource, producer: StubProducer
 ) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
 from orderflow_runtime.probe import ProbeSettings, ProbeSink, Tally
-from orderflow_runtime.store import persistence_env
+from orderflow_runtime.store import STORE_ID_TRACKING_NAME, persistence_env
 
 SettingsFactory = Callable[..., ProbeSettings]
 
@@ -147,6 +148,72 @@ def test_on_saved_is_called_after_each_save_that_stored_events(store: ProbeSink)
     store.save(trackings=[Tracking("orders.events:0", 1)])  # a position only: nothing to relay
 
     assert calls == ["relay", "projections"]
+
+
+# -- the store id ------------------------------------------------------------------
+
+
+def test_the_store_id_is_made_up_once_and_kept_in_the_store(store: ProbeSink) -> None:
+    # Given a store's id
+    store_id = store.store_id()
+
+    # Then it is 16 hex digits, the same at each call and for another process on the store
+    assert re.fullmatch(r"[0-9a-f]{16}", store_id)
+    assert store.store_id() == store_id
+    other = ProbeSink(store.settings)
+    assert other.store_id() == store_id
+    other.close()
+    assert store.position(STORE_ID_TRACKING_NAME) == int(store_id, 16)
+
+
+def test_a_new_store_in_place_of_a_deleted_one_gets_a_new_store_id(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings("source")
+    first = ProbeSink(settings)
+    store_id = first.store_id()
+    first.close()
+    reopened = ProbeSink(settings)
+    assert reopened.store_id() == store_id
+    reopened.close()
+
+    # When the store's file is deleted and a store is made again on the same path
+    settings.sqlite_path.unlink()
+    second = ProbeSink(settings)
+
+    # Then it has an id of its own
+    assert second.store_id() != store_id
+    second.close()
+
+
+def test_a_replica_that_made_up_a_store_id_at_the_same_time_ends_with_the_stored_one(
+    store: ProbeSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a replica that recorded the greatest possible id (39 bits) after this one saw none
+    rival = ProbeSink(store.settings)
+    greatest = 2**39 - 1
+    rival.record_position(Tracking(STORE_ID_TRACKING_NAME, greatest))
+    rival.close()
+    stale_reads, recorded = [0], list[int]()
+    read, record = store.position, store.record_position
+
+    def position(name: str) -> int:
+        return stale_reads.pop() if stale_reads else read(name)
+
+    def record_position(tracking: Tracking) -> None:
+        recorded.append(tracking.notification_id)
+        record(tracking)
+
+    monkeypatch.setattr(store, "position", position)
+    monkeypatch.setattr(store, "record_position", record_position)
+
+    # When this one records its own (refused: not past the stored one)
+    store_id = store.store_id()
+
+    # Then it uses the stored one, like the replica
+    [made_up] = recorded
+    assert made_up < greatest
+    assert store_id == f"{greatest:016x}" == "0000007fffffffff"
 
 
 # -- the trusted cache -------------------------------------------------------------
