@@ -246,6 +246,7 @@ class Projections:
     async def run(self, stop: asyncio.Event, idle_poll_s: float = 0.2) -> None:
         """Keep the read models current until `stop` is set."""
         while not stop.is_set():
+            self._wake.clear()  # before reading: a save from now on wakes the next sleep
             try:
                 read = await asyncio.to_thread(self.catch_up)
             except Exception as error:  # keep projecting after a failure; positions are safe
@@ -253,16 +254,7 @@ class Projections:
                 await sleep_unless(stop, 1.0)
                 continue
             if not read:
-                self._wake.clear()
-                waiters = [
-                    asyncio.ensure_future(stop.wait()),
-                    asyncio.ensure_future(self._wake.wait()),
-                ]
-                await asyncio.wait(
-                    waiters, timeout=idle_poll_s, return_when=asyncio.FIRST_COMPLETED
-                )
-                for waiter in waiters:
-                    waiter.cancel()
+                await sleep_unless(stop, idle_poll_s, self._wake)
 
 
 def _topics_of(models: Sequence[ReadModel]) -> tuple[str, ...]:
