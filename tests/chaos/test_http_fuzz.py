@@ -40,12 +40,20 @@ def shop(
         shop.stop_all()
 
 
-def fuzz(base_url: str, headers: dict[str, str], sent: list[str]) -> list[str]:
-    """Every 5xx (or broken connection) the generated requests provoke: one line each."""
+def fuzz(
+    base_url: str, headers: dict[str, str], sent: list[str], operations: list[str]
+) -> list[str]:
+    """Every 5xx (or broken connection) the generated requests provoke: one line each.
+
+    `operations` gets the label of every operation of the document, `sent` one label
+    per request answered.
+    """
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     failures: list[str] = []
     for result in schema.get_all_operations():
-        _fuzz_operation(result.ok(), base_url, headers, failures, sent)()
+        operation = result.ok()
+        operations.append(operation.label)
+        _fuzz_operation(operation, base_url, headers, failures, sent)()
     return failures
 
 
@@ -89,10 +97,14 @@ def test_no_request_makes_any_service_fail(shop: Shop) -> None:
 
     failures: list[str] = []
     sent: list[str] = []
+    operations: list[str] = []
     for service, running in shop.services.items():
-        failures += [f"{service} {line}" for line in fuzz(running.url, running.admin_headers, sent)]
+        found = fuzz(running.url, running.admin_headers, sent, operations)
+        failures += [f"{service} {line}" for line in found]
 
     for name, running in shop.services.items():
         assert running.process.running, f"{name} died:\n{running.process.log_tail()}"
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:30])
-    assert len(sent) >= 1000, f"only {len(sent)} requests sent"
+    assert len(operations) >= 50, operations
+    assert set(operations) <= set(sent), f"never answered: {set(operations) - set(sent)}"
+    assert len(sent) >= 10 * len(operations), f"only {len(sent)} requests sent"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 from structlog.contextvars import bound_contextvars, merge_contextvars
@@ -11,10 +12,25 @@ from structlog.contextvars import bound_contextvars, merge_contextvars
 __all__ = ["bound_contextvars", "configure_logging", "get_logger"]
 
 
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is now, not to the one at configuration time.
+
+    Loggers are cached on first use; a tool that configures logging inside a host
+    process (a test run, a notebook) must not pin a stream the host later closes.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """JSON lines on stderr, one object per event, with the service name."""
+    stderr: Any = _CurrentStderr()
     # Records of standard-library loggers (aiokafka, uvicorn) become JSON lines too.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[
@@ -43,7 +59,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stderr),
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()

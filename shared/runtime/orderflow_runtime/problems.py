@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from orderflow_runtime.logs import get_logger
+from orderflow_runtime.nul_guard import RefuseNulCharacters
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://orderflow.dev/problems/"
@@ -73,7 +74,8 @@ class Unauthorized(Problem):
 
 
 def install_problem_handlers(api: FastAPI) -> None:
-    """Make every error of `api` a problem+json response."""
+    """Make every error of `api` a problem+json response (NUL characters included)."""
+    api.add_middleware(RefuseNulCharacters)
 
     @api.exception_handler(Problem)
     async def on_problem(request: Request, problem: Problem) -> JSONResponse:
