@@ -77,6 +77,8 @@ class Dispatcher:
                 continue
             if not found:
                 await sleep_unless(stop, self.settings.dispatch_poll_s, self._wake)
+                if self._wake.is_set():  # let the saves of a busy moment gather: one round
+                    await sleep_unless(stop, 0.05)
 
     def recover(self) -> int:
         """Mark notices left claimed by an earlier run as failed; returns how many."""

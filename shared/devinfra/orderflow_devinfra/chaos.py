@@ -503,6 +503,9 @@ class Soak:
         sent = asyncio.run(sent_notices(self.kafka.bootstrap_servers))
         duplicates = {notice: times for notice, times in sent.items() if times > 1}
         report.notices_sent = sum(sent.values())
+        # ... and what customers saw: an email is its notice's Message-ID
+        delivered = Counter(str(m.get("Message-ID", "")) for m in self.mail.messages)
+        duplicates.update({mid: n for mid, n in delivered.items() if mid and n > 1})
         if len(duplicates) > report.duplicate_notices:
             report.duplicate_notices = len(duplicates)
             report.violations += [
@@ -646,12 +649,18 @@ async def total_lag(bootstrap: str, inputs: dict[str, tuple[str, ...]]) -> int:
 
 
 async def sent_notices(bootstrap: str) -> Counter[str]:
-    """How often each notice was published as sent (NotificationSent), over the whole topic."""
+    """How often each notice was recorded as sent (distinct NotificationSent events).
+
+    A record the relay published again after a crash or a broker restart has the same
+    ce_id (consumers skip it); a notice sent twice would be two distinct events.
+    """
     records = await read_topic(bootstrap, NOTIFICATION_EVENTS, at_least=1, timeout=600)
+    seen: set[str] = set()
     sent: Counter[str] = Counter()
     for record in records:
         envelope = from_record(record.key, record.value, record.headers)
-        if isinstance(envelope.data, NotificationSent):
+        if isinstance(envelope.data, NotificationSent) and envelope.id not in seen:
+            seen.add(envelope.id)
             sent[str(envelope.data.notification_id)] += 1
     return sent
 

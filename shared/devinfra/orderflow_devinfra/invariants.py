@@ -163,9 +163,10 @@ async def _check_notices(report: InvariantReport, shop: Shop) -> None:
         events = await shop.events(NOTIFICATION_EVENTS, at_least=1, timeout=5)
     except AssertionError:  # no notice at all
         return
-    sent = Counter(
-        str(e.data.notification_id) for e in events if isinstance(e.data, NotificationSent)
-    )
+    # A relay may publish a batch again after a crash or a broker restart (same ce_id):
+    # consumers skip those. A notice sent twice is two distinct NotificationSent events.
+    distinct = {e.id: e.data for e in events if isinstance(e.data, NotificationSent)}
+    sent = Counter(str(data.notification_id) for data in distinct.values())
     for notice_id, times in sent.items():
         if times > 1:
             report.add("duplicate_notices", notice_id, f"sent {times} times")

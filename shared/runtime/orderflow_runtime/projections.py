@@ -84,7 +84,9 @@ def read_model_engine(settings: ServiceSettings) -> Engine:
     url = url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
         "postgres://", "postgresql+psycopg://", 1
     )
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    # No ping per checkout (a round trip each): after a database restart the first
+    # statement on a dead connection fails, SQLAlchemy drops the pool, the caller retries.
+    return create_engine(url, pool_size=5, max_overflow=5)
 
 
 class Projections:
@@ -167,6 +169,7 @@ class Projections:
         return self.catch_up(stop=stop, batch_size=batch_size, on_batch=on_batch)
 
     def _reset(self) -> None:
+        self._last_position = 0
         for model in self.models:
             model.metadata.drop_all(self.engine)
             model.metadata.create_all(self.engine)
@@ -180,6 +183,11 @@ class Projections:
 
     def _project_next_batch(self) -> int:
         """Project one batch; returns the events read (-1: none, but the position moved)."""
+        head = self.app.max_notification_id()
+        if self._stop is not None:
+            head = min(head, self._stop)
+        if head <= self._last_position:
+            return 0  # nothing stored past what this process projected: no transaction
         with self.engine.begin() as conn:
             # Lock the positions: replicas sharing the read models take turns, and each
             # sees what the previous one projected (no event is applied twice).
@@ -191,12 +199,8 @@ class Projections:
             known = {name: position for name, position in rows}
             positions = {model.name: known.get(model.name, 0) for model in self.models}
             start = min(positions.values(), default=0)
-            head = None  # the last id to look at, when the log is filtered or bounded
-            if self._topics or self._stop is not None:
-                head = self.app.max_notification_id()
-                if self._stop is not None:
-                    head = min(head, self._stop)
-            if head is not None and head <= start:
+            if head <= start:
+                self._last_position = max(self._last_position, start)
                 return 0
             notifications = self.app.process_recorder.select_notifications(
                 start=start,
@@ -207,12 +211,8 @@ class Projections:
             )
             if notifications and len(notifications) == self._batch_size:
                 last = notifications[-1].id
-            elif head is not None:
-                last = head  # filtered: nothing else of interest up to the head
-            elif notifications:
-                last = notifications[-1].id
             else:
-                return 0
+                last = head  # nothing else (of interest) up to the head
             self._project(notifications, positions, conn)
             for model in self.models:
                 if positions[model.name] < last:
@@ -243,8 +243,15 @@ class Projections:
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, idle_poll_s: float = 0.2) -> None:
-        """Keep the read models current until `stop` is set."""
+    async def run(
+        self, stop: asyncio.Event, idle_poll_s: float = 0.5, gather_s: float = 0.05
+    ) -> None:
+        """Keep the read models current until `stop` is set.
+
+        Woken by a save, it waits `gather_s` before reading, so that the saves of a busy
+        moment are projected in one transaction rather than one each (a read that must
+        see its own write calls `catch_up()` itself and does not wait for this loop).
+        """
         while not stop.is_set():
             self._wake.clear()  # before reading: a save from now on wakes the next sleep
             try:
@@ -255,6 +262,8 @@ class Projections:
                 continue
             if not read:
                 await sleep_unless(stop, idle_poll_s, self._wake)
+                if self._wake.is_set():
+                    await sleep_unless(stop, gather_s)
 
 
 def _topics_of(models: Sequence[ReadModel]) -> tuple[str, ...]:

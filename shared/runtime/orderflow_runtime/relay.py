@@ -152,7 +152,9 @@ class OutboxRelay:
                     storeid=store_id,
                 )
             )
-        if notifications:
+        if len(notifications) < self._batch_size:
+            RELAY_BACKLOG.labels(self._service).set(0)  # read to the end: no query needed
+        else:
             backlog = (recorder.max_notification_id() or 0) - last_id
             RELAY_BACKLOG.labels(self._service).set(backlog)
         return last_id, records

@@ -55,7 +55,9 @@ class ServiceSettings(BaseSettings):
     retry_max_delay_s: float = Field(default=2.0, description="Longest retry delay.")
     relay_batch_size: int = Field(default=1000, description="Stored events per relay batch.")
     relay_idle_poll_s: float = Field(
-        default=0.05, description="Relay poll interval when the outbox is empty."
+        default=0.25,
+        description="Relay poll interval when the outbox is empty. A save in this process "
+        "wakes the relay at once; the poll finds the saves of other replicas on the store.",
     )
     aggregate_cache_size: int = Field(default=10_000, description="Aggregates kept in memory.")
     aggregate_cache_fastforward: bool = Field(

@@ -69,7 +69,9 @@ def persistence_env(settings: ServiceSettings) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_PRE_PING": "y",
+        # No ping before each transaction (a round trip each): a connection broken by a
+        # database restart fails its operation, which eventsourcing retries on another.
+        "POSTGRES_PRE_PING": "n",
         "PROCESS_RECORDER_TOPIC": get_topic(BatchPostgresProcessRecorder),
     }
 

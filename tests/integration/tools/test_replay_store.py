@@ -227,7 +227,7 @@ def test_state_rebuild_and_replay_on_a_real_shop(
 
     # a changed behaviour: one gateway attempt per handling instead of three. The order whose
     # first gateway call failed (live: approved at the second attempt) now gives up after one:
-    # declined as unavailable - or approved at once, when a failed batch had the inbox apply
+    # declined (gateway_unavailable) - or approved at once, when a failed batch had the inbox apply
     # its record a second time (the sandbox gateway then answers the retried key)
     changed = CliRunnerJson(tools, code=1).run(
         "replay", "payment", "--from", since, *kafka, "--database-url", payment_db,
@@ -239,7 +239,7 @@ def test_state_rebuild_and_replay_on_a_real_shop(
     assert changes["auth_attempts"] == (2, 1), changes
     if len(changes) > 1:
         assert changes["status"][1] == "declined", changes
-        assert changes["decline_reason"] == (None, "unavailable"), changes
+        assert changes["decline_reason"] == (None, "gateway_unavailable"), changes
     latest_retried = tools.run("state", "payment", retried, "--database-url", payment_db, "--json")
     assert differing[0]["id"] == latest_retried["id"]
     text_output = tools.run(
