@@ -22,7 +22,7 @@ MYPY_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard $(addsuffix /*/__init__.p
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: help venv lock test lint demo bench chaos clean deploy-check docs
+.PHONY: help venv lock test lint demo bench bench-pipe bench-rebuild chaos clean deploy-check docs
 
 help:
 	@echo "make venv   - install uv ($(UV_VERSION)) and the workspace venv from uv.lock"
@@ -30,7 +30,9 @@ help:
 	@echo "make test   - the whole test suite (starts Kafka + PostgreSQL itself)"
 	@echo "make lint   - ruff check, ruff format --check, mypy (strict)"
 	@echo "make demo   - orderflow demo"
-	@echo "make bench  - bench/pipe_benchmark.py"
+	@echo "make bench  - the saga benchmark: whole shop under checkout load (bench/results/latest.json, .png)"
+	@echo "make bench-pipe    - the chassis benchmark: store -> relay -> Kafka -> inbox -> store"
+	@echo "make bench-rebuild - read-model rebuild rate (orderflow rebuild) on SQLite and PostgreSQL"
 	@echo "make chaos  - fault-injection soak, CHAOS_ORDERS=$(CHAOS_ORDERS) orders (chaos/results/latest.json)"
 	@echo "make clean  - remove the venv and caches (not the Kafka jars in ~/.cache/orderflow)"
 
@@ -65,7 +67,16 @@ demo: venv
 	$(BIN)/orderflow demo
 
 bench: venv
+	$(BIN)/python -m orderflow_devinfra fetch
+	$(BIN)/python bench/saga_benchmark.py $(BENCH_ARGS)
+
+bench-pipe: venv
+	$(BIN)/python -m orderflow_devinfra fetch
 	$(BIN)/python bench/pipe_benchmark.py
+
+bench-rebuild: venv
+	$(BIN)/python -m orderflow_devinfra fetch
+	$(BIN)/python bench/rebuild_benchmark.py $(REBUILD_ARGS)
 
 chaos: venv
 	$(BIN)/python -m orderflow_devinfra fetch

@@ -23,7 +23,7 @@ Measured, per phase, from the six topics read at the end (ce_time of each event)
 Also the raw aiokafka produce+consume ceiling on the same broker (before the shop
 starts), and the rate of rebuilding the cart's read model from its store afterwards.
 
-    .venv/bin/python bench/saga_benchmark.py [--rates 5,10,20,40] [--seconds 20] [--quick]
+    .venv/bin/python bench/saga_benchmark.py [--rates 2,4,6,8] [--seconds 20] [--quick]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--rates", default="5,10,20,40", help="offered orders/s, comma-separated")
+    parser.add_argument("--rates", default="2,4,6,8", help="offered orders/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--customers", type=int, default=64, help="max run: customers at once")
     parser.add_argument("--no-max", action="store_true", help="skip the max-throughput run")
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
-        args.rates, args.seconds, args.raw_events = "5,20", 8.0, 50_000
+        args.rates, args.seconds, args.raw_events = "2,6", 8.0, 50_000
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # topic-creation chatter
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     background = wait_quiet(args.wait_quiet)
