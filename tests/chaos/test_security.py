@@ -108,3 +108,9 @@ def test_the_scanner_finds_card_numbers_and_ignores_ids() -> None:
         "trace 1234567890123456a7 id 0c1d2f0c-0001-4000-8000-1234567890120"
     )
     assert not cardscan.card_numbers(str(uuid.UUID("12345678-1234-5678-1234-567812345678")))
+    # a traceparent whose span id happens to be all digits (flags 03: 18 digits, Luhn-valid)
+    span = next(f"{n:016d}" for n in range(10**15, 10**16) if cardscan.luhn_valid(f"{n:016d}03"))
+    assert not cardscan.card_numbers(
+        f'"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-{span}-03"'
+    )
+    assert cardscan.card_numbers(f"card {span}03 please")

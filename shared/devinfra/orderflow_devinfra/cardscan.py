@@ -21,6 +21,9 @@ import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from psycopg import sql
 
+_TRACEPARENT: Final = re.compile(r"\b[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b")
+"""A W3C traceparent: its span id is 16 random hex digits, all decimal one time in 1,850,
+and with the flags (`-03`) it makes an 18-digit run that passes Luhn one time in ten."""
 _UUID: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -46,7 +49,7 @@ def mask(digits: str) -> str:
 
 def card_numbers(text: str) -> list[str]:
     """The card numbers in `text`, masked."""
-    cleaned = _HEX_ID.sub(" ", _UUID.sub(" ", text))
+    cleaned = _HEX_ID.sub(" ", _UUID.sub(" ", _TRACEPARENT.sub(" ", text)))
     found = []
     for match in _PAN.finditer(cleaned):
         digits = re.sub(r"[ -]", "", match.group())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -9,14 +10,28 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def secrets_dir() -> str | None:
+    """Where secrets mounted as files are: `$ORDERFLOW_SECRETS_DIR`, else `/run/secrets`
+    (Docker and Kubernetes secrets) when it exists, else none."""
+    configured = os.environ.get("ORDERFLOW_SECRETS_DIR")
+    if configured:
+        return configured
+    return "/run/secrets" if Path("/run/secrets").is_dir() else None
+
+
 class ServiceSettings(BaseSettings):
     """The chassis settings. A service subclass sets `env_prefix` (e.g. `CART_`).
 
+    Each setting comes from the variable `<PREFIX><NAME>`, or from a file of that name
+    (any case) in the secrets folder (`secrets_dir`): the way to hand a service its
+    database URL, admin key or webhook key without putting them in its environment.
     Nothing else in a service reads the environment: build one of these in `main`
     and pass it down.
     """
 
-    model_config = SettingsConfigDict(env_prefix="ORDERFLOW_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERFLOW_", extra="ignore", secrets_dir=secrets_dir()
+    )
 
     service_name: str = Field(description="Name of the service; also its consumer group.")
     kafka_bootstrap_servers: str = Field(

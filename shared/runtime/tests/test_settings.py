@@ -71,3 +71,33 @@ def test_secrets_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_without_a_database_url_the_store_is_embedded() -> None:
     assert ProbeSettings(service_name="cart").database_url is None
+
+
+def test_secrets_can_come_from_files_in_the_secrets_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given secrets mounted as files (as Docker and Kubernetes do), named like the variables
+    (tmp_path / "PROBE_DATABASE_URL").write_text(URL + "\n")
+    (tmp_path / "probe_admin_api_key").write_text(API_KEY)
+    monkeypatch.setenv("PROBE_SERVICE_NAME", "probe-sink")
+
+    # When the settings are read with that folder as the secrets folder
+    settings = ProbeSettings(_secrets_dir=tmp_path)  # type: ignore[call-arg]
+
+    # Then they hold the files' contents, still as secrets
+    assert settings.database_url is not None
+    assert settings.database_url.get_secret_value() == URL
+    assert settings.admin_api_key == SecretStr(API_KEY)
+    assert PASSWORD not in repr(settings)
+    assert API_KEY not in repr(settings)
+
+
+def test_the_secrets_folder_is_configurable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from orderflow_runtime.settings import secrets_dir
+
+    monkeypatch.setenv("ORDERFLOW_SECRETS_DIR", str(tmp_path))
+    assert secrets_dir() == str(tmp_path)
+    monkeypatch.delenv("ORDERFLOW_SECRETS_DIR")
+    assert secrets_dir() in (None, "/run/secrets")
