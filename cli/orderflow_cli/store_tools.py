@@ -22,7 +22,8 @@ from orderflow_runtime.service import ServiceSpec, tune_garbage_collector
 from orderflow_runtime.settings import ServiceSettings
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, Integer, create_engine, func, select, text
+from sqlalchemy import Table as SqlTable
 
 from orderflow_cli import services
 from orderflow_cli.progress import progress_bar
@@ -353,17 +354,40 @@ def verify_read_models(
 
 
 def compare_read_models(live: Projections, rebuilt: Projections) -> list[RowDifference]:
-    """Every table of every read model, row by row by primary key."""
+    """Every table of every read model, row by row by primary key (see `comparison_keys`)."""
     differences: list[RowDifference] = []
     for model in live.models:
         for table in model.metadata.sorted_tables:
-            keys = [c.name for c in table.primary_key.columns] or [c.name for c in table.columns]
+            keys, surrogates = comparison_keys(table)
             order = [table.c[k] for k in keys]
             with live.engine.connect() as a, rebuilt.engine.connect() as b:
                 live_rows = [dict(r._mapping) for r in a.execute(select(table).order_by(*order))]
                 new_rows = [dict(r._mapping) for r in b.execute(select(table).order_by(*order))]
+            for row in (*live_rows, *new_rows):
+                for name in surrogates:
+                    row.pop(name, None)
             differences += diff_tables(table.name, keys, live_rows, new_rows)
     return differences
+
+
+def comparison_keys(table: SqlTable) -> tuple[list[str], set[str]]:
+    """The columns that match a live row with its rebuilt one, and the columns left out.
+
+    Normally the primary key. A single integer primary key numbered by the database
+    (autoincrement) is a surrogate that a rebuild numbers afresh - and PostgreSQL's
+    sequences skip the numbers of rolled-back inserts - so when the table has a unique
+    column, rows are matched by that column and the surrogate is not compared.
+    """
+    primary = list(table.primary_key.columns)
+    if (
+        len(primary) == 1
+        and isinstance(primary[0].type, Integer)
+        and primary[0].autoincrement in (True, "auto")
+    ):
+        natural = next((c for c in table.columns if c.unique), None)
+        if natural is not None:
+            return [natural.name], {primary[0].name}
+    return [c.name for c in primary] or [c.name for c in table.columns], set()
 
 
 def show_rebuild(console: Console, report: dict[str, Any]) -> None:

@@ -169,3 +169,43 @@ def test_the_sandbox_is_the_live_service_on_a_temporary_sqlite_store_without_sid
         7,
     )
     assert getattr(sandbox, "side_effects", False) is False
+
+
+def test_a_surrogate_numbered_by_the_database_is_not_compared() -> None:
+    from types import SimpleNamespace
+
+    from orderflow_cli.store_tools import compare_read_models, comparison_keys
+    from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+
+    metadata = MetaData()
+    table = Table(
+        "index",
+        metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("order_id", String(36), nullable=False, unique=True),
+        Column("status", String(20), nullable=False),
+    )
+    assert comparison_keys(table) == (["order_id"], {"seq"})
+    live, rebuilt = create_engine("sqlite://"), create_engine("sqlite://")
+    for engine in (live, rebuilt):
+        metadata.create_all(engine)
+    with live.begin() as conn:  # a rolled-back insert left a gap in the live numbering
+        conn.execute(table.insert(), [
+            {"seq": 1, "order_id": "a", "status": "open"},
+            {"seq": 3, "order_id": "b", "status": "open"},
+        ])  # fmt: skip
+    with rebuilt.begin() as conn:
+        conn.execute(table.insert(), [
+            {"seq": 1, "order_id": "a", "status": "open"},
+            {"seq": 2, "order_id": "b", "status": "closed"},
+        ])  # fmt: skip
+    model = SimpleNamespace(metadata=metadata)
+
+    differences = compare_read_models(
+        SimpleNamespace(models=[model], engine=live),  # type: ignore[arg-type]
+        SimpleNamespace(models=[model], engine=rebuilt),  # type: ignore[arg-type]
+    )
+
+    assert [(d.key, d.column, d.live, d.rebuilt) for d in differences] == [
+        ({"order_id": "b"}, "status", "open", "closed")
+    ]
