@@ -19,6 +19,7 @@ from typing import Final
 
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from orderflow_events.card import luhn_valid
 from psycopg import sql
 
 _TRACEPARENT: Final = re.compile(r"\b[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b")
@@ -31,16 +32,6 @@ _HEX_ID: Final = re.compile(
     r"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{16,}(?![0-9A-Za-z])"
 )
 _PAN: Final = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = int(char)
-        if position % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
 
 
 def mask(digits: str) -> str:
