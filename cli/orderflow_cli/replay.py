@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orderflow_cli import services
+from orderflow_cli.kafka_io import reader
 from orderflow_cli.progress import progress_bar
 from orderflow_cli.store_diff import MISSING, aggregate_attributes, diff_values, json_safe
 from orderflow_cli.store_tools import AsJson, DataDir, Service, StoreUrl, consoles, fail, opened
@@ -332,15 +333,7 @@ async def read_range(
 ) -> list[Record]:
     """The range's records of every partition, merged by broker timestamp (each partition
     stays in offset order), as the live consumer would roughly have received them."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_bytes=16 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
+    async with reader(bootstrap) as consumer:
         metadata = await consumer._client.fetch_all_metadata()
         partitions = [
             TopicPartition(t, p)
@@ -382,8 +375,6 @@ async def read_range(
         finally:
             if bar is not None:
                 bar.stop()
-    finally:
-        await consumer.stop()
     return list(heapq.merge(*per_partition.values(), key=lambda r: r.timestamp))
 
 

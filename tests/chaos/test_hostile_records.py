@@ -26,7 +26,7 @@ from orderflow_devinfra.chaos import INPUTS
 from orderflow_devinfra.kafka_admin import create_topics
 from orderflow_devinfra.kafka_reading import read_topic
 from orderflow_devinfra.mail import MailSink
-from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from orderflow_devinfra.shop import Shop, mail_and_delivery
 from orderflow_devinfra.shopping import buy, client, eventually, list_product, order, receive_stock
 from orderflow_events import headers_dict, to_record
 from orderflow_events.samples import sample_events
@@ -103,15 +103,8 @@ def shop(
     asyncio.run(
         create_topics(kafka_bootstrap, topics, 8, configs={"max.message.bytes": str(TOPIC_LIMIT)})
     )
-    settings = {
-        "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail.port)},
-        "fulfillment": {"delivery_delay_s": "1"},
-    }
     try:
-        for service in SERVICES:
-            shop.launch(service, **settings.get(service, {}))
-        for running in shop.services.values():
-            wait_ready(running)
+        shop.start_all(mail_and_delivery(mail.port))
         yield shop
     finally:
         shop.stop_all()

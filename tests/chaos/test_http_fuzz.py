@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from orderflow_devinfra.shop import Shop
 from orderflow_devinfra.shopping import list_product, receive_stock
 from schemathesis.generation.modes import GenerationMode
 
@@ -31,10 +31,7 @@ def shop(
 ) -> Iterator[Shop]:
     shop = Shop(kafka_bootstrap, database_url_factory, tmp_path)
     try:
-        for service in SERVICES:
-            shop.launch(service)
-        for running in shop.services.values():
-            wait_ready(running)
+        shop.start_all()
         yield shop
     finally:
         shop.stop_all()

@@ -126,6 +126,14 @@ class Shop:
         wait_ready(running)
         return running
 
+    def start_all(self, settings: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        """Start the six services at once (each with `settings[service]`); wait for all."""
+        settings = settings or {}
+        for service in SERVICES:
+            self.launch(service, **settings.get(service, {}))
+        for running in self.services.values():
+            wait_ready(running)
+
     def launch(self, service: str, **settings: str) -> RunningService:
         """Start `service` without waiting (several start in parallel; `wait_ready` each)."""
         config = ServiceConfig(
@@ -245,3 +253,11 @@ def about(order_id: Any, *types: type[IntegrationEvent]) -> Callable[[Envelope],
     """Matches events of one order (and of the given types, if any)."""
     names = {t.ce_type for t in types}
     return lambda e: e.subject == str(order_id) and (not names or e.type in names)
+
+
+def mail_and_delivery(mail_port: int, delivery_delay_s: str = "1") -> dict[str, dict[str, str]]:
+    """Settings for `Shop.start_all`: notices to an SMTP sink, deliveries after a delay."""
+    return {
+        "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail_port)},
+        "fulfillment": {"delivery_delay_s": delivery_delay_s},
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from orderflow_devinfra.mail import MailSink
-from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from orderflow_devinfra.shop import Shop, mail_and_delivery
 
 
 @pytest.fixture
@@ -25,15 +25,8 @@ def whole_shop(
 ) -> Iterator[Shop]:
     """All six services on PostgreSQL, mail to the sink, deliveries after one second."""
     shop = Shop(kafka_bootstrap, database_url_factory, tmp_path)
-    settings = {
-        "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail.port)},
-        "fulfillment": {"delivery_delay_s": "1"},
-    }
     try:
-        for service in SERVICES:
-            shop.launch(service, **settings.get(service, {}))
-        for running in shop.services.values():
-            wait_ready(running)
+        shop.start_all(mail_and_delivery(mail.port))
         yield shop
     finally:
         shop.stop_all()

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from orderflow_devinfra.mail import MailSink
-from orderflow_devinfra.shop import SERVICES, Shop, wait_ready
+from orderflow_devinfra.shop import Shop, mail_and_delivery
 from orderflow_events import ALL_TOPICS
 from sqlalchemy import create_engine, text
 
@@ -83,15 +83,8 @@ def delivered_shop(
 ) -> Iterator[tuple[Shop, list[str], datetime]]:
     """A shop that delivered two orders, then stopped: (shop, order ids, time before them)."""
     shop = Shop(kafka_bootstrap, database_url_factory, tmp_path)
-    settings = {
-        "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail.port)},
-        "fulfillment": {"delivery_delay_s": "1"},
-    }
     try:
-        for service in SERVICES:
-            shop.launch(service, **settings.get(service, {}))
-        for running in shop.services.values():
-            wait_ready(running)
+        shop.start_all(mail_and_delivery(mail.port))
         before = datetime.now(UTC) - timedelta(seconds=1)
         with client(shop, "catalog") as catalog:
             catalog.post(
