@@ -11,20 +11,32 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, ProcessRecorder, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, get_topic
+from psycopg.sql import SQL, Identifier
 
 from orderflow_runtime.settings import ServiceSettings
+from orderflow_runtime.transcoder import FastJSONTranscoder, FastMapper
 
 RELAY_TRACKING_NAME = "outbox-relay"
 STORE_ID_TRACKING_NAME = "store-id"
 """The tracking record holding the store's id (see `EventStoreApplication.store_id`)."""
+
+
+@runtime_checkable
+class ShareSelecting(Protocol):
+    def select_share(
+        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+    ) -> list[Notification]:
+        """Notifications after `start`, up to `stop`, at most `limit`, of the aggregates
+        in share `share` of `shares` (a fixed split by originator id: every event of one
+        aggregate falls in the same share); only `topics` unless empty."""
 
 
 class BatchPostgresProcessRecorder(PostgresProcessRecorder):
@@ -34,6 +46,34 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking=tracking)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def select_share(
+        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+    ) -> list[Notification]:
+        """See `ShareSelecting`: split by the last byte of the originator id."""
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND get_byte(uuid_send(originator_id), 15) %% %s = %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        params: list[Any] = [start, stop, shares, share]
+        if topics:
+            statement += SQL(" AND topic = ANY(%s)")
+            params.append(list(topics))
+        statement += SQL(" ORDER BY notification_id LIMIT %s")
+        params.append(limit)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
 
 class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
@@ -45,12 +85,49 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
             self._insert_tracking(c, tracking)
         return returning
 
+    def select_share(
+        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+    ) -> list[Notification]:
+        """See `ShareSelecting`: split by the last character of the originator id."""
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {self.events_table_name} WHERE rowid > ? AND rowid <= ? "
+            "AND unicode(substr(originator_id, -1)) % ? = ?"
+        )
+        params: list[Any] = [start, stop, shares, share]
+        if topics:
+            statement += f" AND topic IN ({','.join('?' * len(topics))})"
+            params += topics
+        statement += " ORDER BY rowid LIMIT ?"
+        params.append(limit)
+        convert = self.convert_originator_id
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=convert(row[1]),
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=row[4],
+                )
+                for row in c.fetchall()
+            ]
+
+
+CODEC_ENV = {
+    "TRANSCODER_TOPIC": get_topic(FastJSONTranscoder),
+    "MAPPER_TOPIC": get_topic(FastMapper),
+}
+"""eventsourcing's JSON format, read and written with orjson (see `transcoder`)."""
+
 
 def persistence_env(settings: ServiceSettings) -> dict[str, str]:
     """The eventsourcing environment for this service's store."""
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return {
+            **CODEC_ENV,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
@@ -60,6 +137,7 @@ def persistence_env(settings: ServiceSettings) -> dict[str, str]:
     if url.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise ValueError(f"unsupported database URL scheme {url.scheme!r}: use postgresql://")
     return {
+        **CODEC_ENV,
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
         "POSTGRES_HOST": url.hostname or "127.0.0.1",
@@ -132,6 +210,17 @@ class EventStoreApplication(Application[Any]):
 
     def construct_recorder(self) -> ProcessRecorder:
         recorder = self.factory.process_recorder()
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def new_recorder(self) -> ProcessRecorder:
+        """A recorder of this store on connections of its own (a forked worker process
+        must not use the connections it inherited: they are its parent's). It does not
+        create tables: they exist, and concurrent DDL from several workers would clash."""
+        assert isinstance(self.env, Environment)
+        no_tables = dict.fromkeys(self.env.create_keys("CREATE_TABLE"), "no")
+        env = Environment(self.env.name, {**self.env, **no_tables})
+        recorder = self.construct_factory(env).process_recorder()
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
