@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 import time
 import uuid
@@ -17,6 +18,7 @@ import typer
 from eventsourcing.application import AggregateNotFoundError
 from orderflow_runtime.context import context_of
 from orderflow_runtime.logs import configure_logging
+from orderflow_runtime.parallel_rebuild import can_fork
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.service import ServiceSpec, tune_garbage_collector
 from orderflow_runtime.settings import ServiceSettings
@@ -31,6 +33,8 @@ from orderflow_cli.store_diff import RowDifference, aggregate_attributes, diff_t
 
 REBUILD_BATCH = 5_000
 """Events per transaction of a rebuild (a live catch-up uses the chassis' 1,000)."""
+REBUILD_WORKERS = min(os.cpu_count() or 1, 4)
+"""Processes of a rebuild whose read models are all per aggregate (one per core, to 4)."""
 
 Service = Annotated[
     str, typer.Argument(help="catalog, cart, payment, inventory, fulfillment or notification.")
@@ -213,6 +217,15 @@ def rebuild(
         ),
     ] = False,
     batch: Annotated[int, typer.Option("--batch", help="Events per transaction.")] = REBUILD_BATCH,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes, each projecting a share of the aggregates, when every read "
+            "model of the service allows it (else one).",
+        ),
+    ] = REBUILD_WORKERS,
     database_url: StoreUrl = None,
     data_dir: DataDir = None,
     as_json: AsJson = False,
@@ -225,13 +238,13 @@ def rebuild(
         if projections is None:
             raise fail(f"{service} has no read models")
         if verify:
-            report = verify_read_models(settings, projections, err)
+            report = verify_read_models(settings, projections, err, workers=workers)
         else:
             err.print(
                 f"[yellow]warning:[/yellow] rebuilding {service}'s read models in place: stop "
                 "the service first (its API reads them, and a running replica would race)."
             )
-            report = rebuild_in_place(projections, err, batch_size=batch)
+            report = rebuild_in_place(projections, err, batch_size=batch, workers=workers)
     report["service"] = service
     if as_json:
         typer.echo(json.dumps(report, default=str))
@@ -255,26 +268,43 @@ def _progress(
 
 
 def rebuild_in_place(
-    projections: Projections, console: Console | None = None, *, batch_size: int = REBUILD_BATCH
+    projections: Projections,
+    console: Console | None = None,
+    *,
+    batch_size: int = REBUILD_BATCH,
+    workers: int = REBUILD_WORKERS,
 ) -> dict[str, Any]:
     """`Projections.rebuild()` with a progress bar; the figures of the run."""
     head = projections.app.max_notification_id()
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     with _progress(console, "rebuilding", head) as on_batch:
-        projected = projections.rebuild(batch_size=batch_size, on_batch=on_batch)
-    return _figures(projections, head, projected, started, cpu)
+        projected = projections.rebuild(
+            stop=head, batch_size=batch_size, on_batch=on_batch, workers=workers
+        )
+    return _figures(projections, head, projected, started, cpu, _workers(projections, workers))
+
+
+def _workers(projections: Projections, workers: int) -> int:
+    return workers if workers > 1 and projections.per_aggregate and can_fork() else 1
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def _figures(
-    projections: Projections, head: int, projected: int, started: float, cpu: float
+    projections: Projections, head: int, projected: int, started: float, cpu: float, workers: int
 ) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {
         "read_models": [m.name for m in projections.models],
         "events": head,
         "projected": projected,
+        "workers": workers,
         "seconds": round(seconds, 3),
-        "cpu_seconds": round(time.process_time() - cpu, 3),
+        "cpu_seconds": round(_cpu_seconds() - cpu, 3),
         "events_per_s": round(head / seconds) if seconds > 0 else None,
         "rows": table_counts(projections.engine, projections),
     }
@@ -326,6 +356,7 @@ def verify_read_models(
     console: Console | None = None,
     *,
     batch_size: int = REBUILD_BATCH,
+    workers: int = REBUILD_WORKERS,
 ) -> dict[str, Any]:
     """Rebuild into scratch tables up to the live read models' position; compare every row.
 
@@ -337,10 +368,12 @@ def verify_read_models(
     stop = min(live.positions().values(), default=0)
     with scratch_engine(settings) as engine:
         scratch = Projections(live.app, live.models, engine)
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         with _progress(console, "rebuilding a scratch copy", stop) as on_batch:
-            projected = scratch.rebuild(stop=stop, batch_size=batch_size, on_batch=on_batch)
-        report = _figures(scratch, stop, projected, started, cpu)
+            projected = scratch.rebuild(
+                stop=stop, batch_size=batch_size, on_batch=on_batch, workers=workers
+            )
+        report = _figures(scratch, stop, projected, started, cpu, _workers(scratch, workers))
         differences = compare_read_models(live, scratch)
     moved = min(live.positions().values(), default=0)
     report["position"] = stop

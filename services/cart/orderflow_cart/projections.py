@@ -61,6 +61,7 @@ row = orders_table.c
 class OrderList(ReadModel):
     name: ClassVar[str] = "cart.orders"
     metadata: ClassVar[MetaData] = metadata
+    per_aggregate: ClassVar[bool] = True  # a row per order, from its own events
     event_types: ClassVar[tuple[type, ...] | None] = (
         # exactly the classes `project` reacts to: carts' and products' events are not read
         Order.Placed,

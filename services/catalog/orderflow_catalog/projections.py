@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from orderflow_events import Money
+from orderflow_runtime.bulk import insert_rows
 from orderflow_runtime.projections import ReadModel
 from sqlalchemy import (
     JSON,
@@ -87,6 +88,7 @@ _IN_CHUNK = 500  # skus per `IN (...)`: well under every backend's parameter lim
 class ProductsReadModel(ReadModel):
     name: ClassVar[str] = "catalog.products"
     metadata: ClassVar[MetaData] = metadata
+    per_aggregate: ClassVar[bool] = True  # a row per product, from its own events
     event_types: ClassVar[tuple[type, ...] | None] = (
         ProductListedEvent,
         ProductUpdatedEvent,
@@ -125,7 +127,7 @@ class ProductsReadModel(ReadModel):
             if sku in existing
         ]
         if inserts:
-            conn.execute(products.insert(), inserts)
+            insert_rows(conn, products, inserts)
         if updates:
             conn.execute(_update_row, updates)
 

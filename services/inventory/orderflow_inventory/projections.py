@@ -91,6 +91,7 @@ _CHANGES: list[tuple[type[Any], Changes]] = [
 class StockReadModel(ReadModel):
     name: ClassVar[str] = "inventory.stock.v2"
     metadata: ClassVar[MetaData] = metadata
+    per_aggregate: ClassVar[bool] = True  # a row per stock item, from its own events
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         if not isinstance(domain_event, StockItemEvent):

@@ -62,6 +62,7 @@ class ReservationRecord:
 class ReservationsReadModel(ReadModel):
     name: ClassVar[str] = "inventory.reservations"
     metadata: ClassVar[MetaData] = metadata
+    per_aggregate: ClassVar[bool] = True  # a row per order's stock record, from its events
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         if not isinstance(domain_event, OrderStockEvent):

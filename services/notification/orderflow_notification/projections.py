@@ -64,6 +64,7 @@ class NoticeRow:
 class NoticesView(ReadModel):
     name: ClassVar[str] = "notification.notices"
     metadata: ClassVar[MetaData] = metadata
+    per_aggregate: ClassVar[bool] = True  # a row per notice, from its own events
 
     def project(self, domain_event: Any, conn: Connection) -> None:
         key = str(domain_event.originator_id)

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, ProcessRecorder
 from eventsourcing.utils import get_topic
 from sqlalchemy import (
     BigInteger,
@@ -35,8 +35,9 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.exc import IntegrityError
 
 from orderflow_runtime.logs import get_logger
+from orderflow_runtime.parallel_rebuild import UNFINISHED_REBUILD, can_fork, rebuild_in_shares
 from orderflow_runtime.settings import ServiceSettings
-from orderflow_runtime.store import EventStoreApplication
+from orderflow_runtime.store import EventStoreApplication, ShareSelecting
 from orderflow_runtime.waiting import sleep_unless
 
 log = get_logger(__name__)
@@ -62,6 +63,11 @@ class ReadModel(ABC):
     When every read model of a `Projections` names its classes, the others are neither
     read from the store nor decoded (a `topic IN (...)` filter on the notification log).
     """
+    per_aggregate: ClassVar[bool] = False
+    """True when each row follows the events of one aggregate only, in their order (never
+    another aggregate's, nor the order of events across aggregates: no running number,
+    no total): a rebuild may then project disjoint sets of aggregates in parallel
+    processes (`Projections.project_share`)."""
 
     @abstractmethod
     def project(self, domain_event: Any, conn: Connection) -> None:
@@ -86,7 +92,8 @@ def read_model_engine(settings: ServiceSettings) -> Engine:
     )
     # No ping per checkout (a round trip each): after a database restart the first
     # statement on a dead connection fails, SQLAlchemy drops the pool, the caller retries.
-    return create_engine(url, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+    return engine
 
 
 class Projections:
@@ -148,7 +155,7 @@ class Projections:
             self._batch_size = batch_size or size
             try:
                 total = 0
-                while read := self._project_next_batch():
+                while read := self._project_or_restart():
                     total += max(read, 0)
                     if on_batch is not None:
                         on_batch(max(read, 0), self._last_position)
@@ -162,11 +169,80 @@ class Projections:
         stop: int | None = None,
         batch_size: int | None = None,
         on_batch: BatchListener | None = None,
+        workers: int = 1,
     ) -> int:
-        """Drop and refill every read model from the store; returns the events read."""
+        """Drop and refill every read model from the store; returns the events read.
+
+        `workers` > 1: in as many processes, one share of the aggregates each, when every
+        read model is `per_aggregate` (else, or where processes cannot fork, in this one).
+        """
+        if workers > 1 and self.per_aggregate and can_fork():
+            head = self.app.max_notification_id()
+            return rebuild_in_shares(
+                self,
+                workers=workers,
+                stop=head if stop is None else min(stop, head),
+                batch_size=batch_size,
+                on_batch=on_batch,
+            )
+        self.reset()
+        return self.catch_up(stop=stop, batch_size=batch_size, on_batch=on_batch)
+
+    @property
+    def per_aggregate(self) -> bool:
+        """Whether every read model can be rebuilt in shares of aggregates (see ReadModel)."""
+        return all(model.per_aggregate for model in self.models)
+
+    def project_share(
+        self,
+        share: int,
+        shares: int,
+        *,
+        stop: int,
+        batch_size: int | None = None,
+        recorder: ProcessRecorder | None = None,
+        on_batch: BatchListener | None = None,
+    ) -> int:
+        """Project the stored events up to `stop` of the aggregates in share `share` of
+        `shares`, leaving the positions alone; returns the events read.
+
+        One of the parallel workers of a rebuild (each in its own process, on tables just
+        reset): when all shares are done, the caller records `stop` with
+        `set_positions`. Only for read models that are `per_aggregate`. `recorder`: the
+        store's, on other connections (a forked worker's); default: the application's.
+        """
+        if not self.per_aggregate:
+            raise ValueError("only read models that are per_aggregate can be built in shares")
+        recorder = recorder or self.app.process_recorder
+        assert isinstance(recorder, ShareSelecting)
+        # Each query covers a window of ids holding about `batch_size` events of this
+        # share: a small index range, whatever plan stale table statistics suggest.
+        window = (batch_size or self._batch_size) * shares
+        start, total = 0, 0
+        unprojected = {model.name: 0 for model in self.models}
+        while start < stop:
+            end = min(stop, start + window)
+            notifications = recorder.select_share(start, end, window, self._topics, share, shares)
+            if notifications:
+                with self.engine.begin() as conn:
+                    self._project(notifications, unprojected, conn)
+            start = end if len(notifications) < window else notifications[-1].id
+            total += len(notifications)
+            if on_batch is not None:
+                on_batch(len(notifications), start)
+        return total
+
+    def set_positions(self, position: int) -> None:
+        """Record every read model as projected up to `position` (after `project_share`)."""
+        with self._lock, self.engine.begin() as conn:
+            for model in self.models:
+                _save_position(conn, model.name, position)
+            self._last_position = position
+
+    def reset(self) -> None:
+        """Empty every read model's tables and positions (the start of a rebuild)."""
         with self._lock:
             self._reset()
-        return self.catch_up(stop=stop, batch_size=batch_size, on_batch=on_batch)
 
     def _reset(self) -> None:
         self._last_position = 0
@@ -180,6 +256,14 @@ class Projections:
                 )
             )
         self._ensure_position_rows()
+
+    def _project_or_restart(self) -> int:
+        try:
+            return self._project_next_batch()
+        except _UnfinishedRebuildError:
+            log.warning("read models left by an unfinished rebuild: rebuilding them")
+            self._reset()
+            return -1
 
     def _project_next_batch(self) -> int:
         """Project one batch; returns the events read (-1: none, but the position moved)."""
@@ -199,6 +283,8 @@ class Projections:
             known = {name: position for name, position in rows}
             positions = {model.name: known.get(model.name, 0) for model in self.models}
             start = min(positions.values(), default=0)
+            if start == UNFINISHED_REBUILD:
+                raise _UnfinishedRebuildError
             if head <= start:
                 self._last_position = max(self._last_position, start)
                 return 0
@@ -264,6 +350,10 @@ class Projections:
                 await sleep_unless(stop, idle_poll_s, self._wake)
                 if self._wake.is_set():
                     await sleep_unless(stop, gather_s)
+
+
+class _UnfinishedRebuildError(Exception):
+    """The positions say a rebuild in shares did not finish."""
 
 
 def _topics_of(models: Sequence[ReadModel]) -> tuple[str, ...]:
