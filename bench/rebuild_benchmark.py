@@ -10,11 +10,12 @@ and on PostgreSQL:
   only the openings, and the chassis reads no other event.
 
 The rebuild runs exactly as `orderflow rebuild` runs it (`store_tools.rebuild_in_place`:
-the chassis' `Projections.rebuild` in batches of 5,000 events, the garbage collector
-tuned as in a service process). Prints events/s (stored events / wall seconds) and the
-CPU seconds of this process; `--baseline` also times the one-event-at-a-time path
-(no filter, no batch SQL: how the chassis projected before) and checks both give the
-same rows.
+the chassis' `Projections.rebuild` in batches of 5,000 events, in one worker process per
+core when the read models are per aggregate (the catalog's are; the payments index, with
+its running number, is not), the garbage collector tuned as in a service process).
+Prints events/s (stored events / wall seconds) and the CPU seconds of this process and
+its workers; `--baseline` also times the one-event-at-a-time path (no filter, no batch
+SQL, one process: how the chassis projected at first) and checks both give the same rows.
 
     .venv/bin/python bench/rebuild_benchmark.py [--events 200000] [--backends sqlite,postgres]
         [--stores catalog,payment] [--baseline]

@@ -21,7 +21,9 @@ Measured, per phase, from the six topics read at the end (ce_time of each event)
   broker and PostgreSQL (with its backends) included, and the driver itself.
 
 Also the raw aiokafka produce+consume ceiling on the same broker (before the shop
-starts), and the rate of rebuilding the cart's read model from its store afterwards.
+starts), the rate of rebuilding the cart's read model from its store afterwards, and
+`rebuild_events_per_s`: bench/rebuild_benchmark.py's catalog store on PostgreSQL
+(100,000 events; its read model needs every event: the worst case).
 
     .venv/bin/python bench/saga_benchmark.py [--rates 2,4,6,8] [--seconds 20] [--quick]
 """
@@ -78,7 +80,7 @@ def main() -> None:
     parser.add_argument("--delivery-delay", default="0.5", help="FULFILLMENT_DELIVERY_DELAY_S")
     parser.add_argument("--stock", type=int, default=1_000_000, help="units per product")
     parser.add_argument(
-        "--rebuild-events", type=int, default=20_000, help="store size for rebuild_benchmark.run"
+        "--rebuild-events", type=int, default=100_000, help="store size for rebuild_benchmark.run"
     )
     parser.add_argument("--drain-timeout", type=float, default=300.0)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 rates x 8 s")
@@ -269,6 +271,7 @@ def rebuild_cart(config: ServiceConfig) -> dict[str, Any]:
     from orderflow_cart.application import CartApplication
     from orderflow_cart.projections import OrderList
     from orderflow_cart.settings import CartSettings
+    from orderflow_cli.store_tools import REBUILD_WORKERS
     from orderflow_runtime.projections import Projections, read_model_engine
 
     settings = CartSettings(
@@ -284,7 +287,7 @@ def rebuild_cart(config: ServiceConfig) -> dict[str, Any]:
     try:
         projections = Projections(app, [OrderList(settings.deadlines())], engine)
         started = time.perf_counter()
-        events = projections.rebuild()
+        events = projections.rebuild(workers=REBUILD_WORKERS)
         seconds = time.perf_counter() - started
         stored = app.max_notification_id()
         return {  # events/s as rebuild_benchmark counts them: stored events / wall seconds
@@ -300,20 +303,21 @@ def rebuild_cart(config: ServiceConfig) -> dict[str, Any]:
 
 
 def rebuild_benchmark(infra: Infrastructure, tmp: Path, events: int) -> dict[str, Any] | None:
-    """bench/rebuild_benchmark.py's `run` on a small PostgreSQL payment store (the usual
-    read model), when that module is there; None otherwise (the cart's store is used)."""
+    """bench/rebuild_benchmark.py's `run` on a PostgreSQL catalog store (the worst case: its
+    read model needs every event), when that module is there; None otherwise (the cart's
+    store is used)."""
     try:
         from rebuild_benchmark import run
     except ImportError:
         return None
     url = infra.create_database(f"rebuild_{uuid.uuid4().hex[:8]}")
     try:
-        result: dict[str, Any] = run("payment", "postgres", events, url, tmp, False)
+        result: dict[str, Any] = run("catalog", "postgres", events, url, tmp, False)
     except TypeError as error:  # its signature changed: fall back to the cart's store
         say(f"! rebuild_benchmark.run: {error}; using the cart's store")
         return None
-    say(f"rebuild_benchmark.run: payment store on PostgreSQL, {result['events']:,} events")
-    result["source"] = "bench/rebuild_benchmark.py run('payment', 'postgres')"
+    say(f"rebuild_benchmark.run: catalog store on PostgreSQL, {result['events']:,} events")
+    result["source"] = "bench/rebuild_benchmark.py run('catalog', 'postgres')"
     return result
 
 

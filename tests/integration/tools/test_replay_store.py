@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from orderflow_cli.store_tools import REBUILD_WORKERS
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import Shop, mail_and_delivery
 from orderflow_events import ALL_TOPICS
@@ -191,6 +192,10 @@ def test_state_rebuild_and_replay_on_a_real_shop(
     # rebuilding in place repairs it
     rebuilt = tools.run("rebuild", "cart", "--database-url", cart_db, "--json")
     assert rebuilt["events"] >= rebuilt["projected"] > 0
+    assert rebuilt["workers"] == REBUILD_WORKERS  # the cart's read model is per aggregate
+    assert tools.run(*verify)["differences"] == []
+    one = tools.run("rebuild", "cart", "--database-url", cart_db, "--workers", "1", "--json")
+    assert (one["workers"], one["rows"]) == (1, rebuilt["rows"])
     assert tools.run(*verify)["differences"] == []
 
     # replay: nothing sent, nothing published
