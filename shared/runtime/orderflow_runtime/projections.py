@@ -159,6 +159,8 @@ class Projections:
                     total += max(read, 0)
                     if on_batch is not None:
                         on_batch(max(read, 0), self._last_position)
+                    if read < self._batch_size:
+                        break  # a partial batch: it reached the head it read
                 return total
             finally:
                 self._batch_size, self._stop = size, None
@@ -263,11 +265,17 @@ class Projections:
         except _UnfinishedRebuildError:
             log.warning("read models left by an unfinished rebuild: rebuilding them")
             self._reset()
-            return -1
+            return self._project_next_batch()
 
     def _project_next_batch(self) -> int:
-        """Project one batch; returns the events read (-1: none, but the position moved)."""
-        head = self.app.max_notification_id()
+        """Project one batch; returns the events read (-1: none, but the position moved).
+
+        The head of the log is what this process saved last when that is past the
+        position (a save woke us: no query needed), else it is queried (the saves of
+        other processes, an idle poll)."""
+        head = self.app.last_saved_id
+        if head <= self._last_position:
+            head = self.app.max_notification_id()
         if self._stop is not None:
             head = min(head, self._stop)
         if head <= self._last_position:

@@ -3,14 +3,18 @@
 The store's notification log is the outbox. Each stored event that maps to an
 integration event is published keyed by its order id (or sku) with an idempotent
 producer; the relay's position is saved only after the broker acknowledged the
-whole batch. After a crash it resumes from the saved position: it may publish a
-batch again (consumers drop those by `sequence`), it never skips one. Each record
+whole batch, and at most once per `save_position_every_s` (a transaction per batch
+was a large share of a busy service's commits): the position of a quiet moment is saved
+at the next poll, and on a clean stop. After a crash it resumes from the saved
+position: it may publish again what it published since (consumers drop those by
+`sequence`), it never skips one. Each record
 carries the store's id (`storeid`) too: a new store starts its sequence again at 1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -48,6 +52,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         idle_poll_s: float = 0.05,
         leadership: Leadership | None = None,
+        save_position_every_s: float = 0.0,
     ) -> None:
         self._app = app
         self._to_integration = to_integration
@@ -57,6 +62,9 @@ class OutboxRelay:
         self._leadership = leadership
         self._service = app.settings.service_name
         self._position: int | None = None
+        self._save_every_s = save_position_every_s
+        self._saved_position: int | None = None
+        self._saved_at = -float("inf")
         self._store_id: str | None = None
         self._wake = asyncio.Event()
         self.published = 0
@@ -92,7 +100,26 @@ class OutboxRelay:
                 delay = min(delay * 2, 5.0)
                 continue
             if published == 0:
+                await self._save_due_position()
                 await sleep_unless(stop, self._idle_poll_s, self._wake)
+        await self._save_position_on_stop()
+
+    async def _save_due_position(self) -> None:
+        """Save a position not yet saved, once `save_position_every_s` has passed."""
+        if self._position is None or self._position == self._saved_position:
+            return
+        if time.monotonic() - self._saved_at < self._save_every_s:
+            return
+        position = self._position
+        await asyncio.to_thread(self._app.record_position, Tracking(RELAY_TRACKING_NAME, position))
+        self._saved_position, self._saved_at = position, time.monotonic()
+
+    async def _save_position_on_stop(self) -> None:
+        self._saved_at = -float("inf")
+        try:
+            await self._save_due_position()
+        except Exception as error:  # the next start publishes those events again: no loss
+            log.warning("relay position not saved on stop", error=repr(error))
 
     async def publish_next_batch(self) -> int:
         """Publish the next batch of stored events; returns how many stored events it covered."""
@@ -100,6 +127,7 @@ class OutboxRelay:
             self._store_id = await asyncio.to_thread(self._app.store_id)
         if self._position is None:
             self._position = await asyncio.to_thread(self._app.position, RELAY_TRACKING_NAME)
+            self._saved_position = self._position
         start = self._position
         last_id, records = await asyncio.to_thread(self._read_batch, start, self._store_id)
         if last_id == start:
@@ -115,8 +143,8 @@ class OutboxRelay:
             for record in records
         ]
         await asyncio.gather(*futures)
-        await asyncio.to_thread(self._app.record_position, Tracking(RELAY_TRACKING_NAME, last_id))
-        self._position = last_id
+        self._position = last_id  # acknowledged: saved now, or with a later batch
+        await self._save_due_position()
         self.published += len(records)
         RELAY_POSITION.labels(self._service).set(last_id)
         for record in records:

@@ -119,6 +119,7 @@ class ServiceRuntime:
                     producer,
                     batch_size=settings.relay_batch_size,
                     idle_poll_s=settings.relay_idle_poll_s,
+                    save_position_every_s=settings.relay_position_interval_s,
                     leadership=leadership,
                 )
                 relay = self.relay

@@ -74,6 +74,12 @@ class ServiceSettings(BaseSettings):
         description="Relay poll interval when the outbox is empty. A save in this process "
         "wakes the relay at once; the poll finds the saves of other replicas on the store.",
     )
+    relay_position_interval_s: float = Field(
+        default=1.0,
+        description="Longest time between two saves of the relay's position (0: after each "
+        "batch). After a crash the relay publishes again what it sent since the last save; "
+        "consumers drop those duplicates by sequence.",
+    )
     aggregate_cache_size: int = Field(default=10_000, description="Aggregates kept in memory.")
     aggregate_cache_fastforward: bool = Field(
         default=False,

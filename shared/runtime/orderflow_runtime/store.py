@@ -165,6 +165,9 @@ class EventStoreApplication(Application[Any]):
     def __init__(self, settings: ServiceSettings, **env: str) -> None:
         self.settings = settings
         self._saved_listeners: list[Callable[[], None]] = []
+        self.last_saved_id = 0
+        """The greatest notification id this process has saved: a lower bound of the head
+        of the log that costs no query (other processes may have stored more)."""
         self._store_id: str | None = None
         cache = (
             {  # no cache at all when the size is 0 (eventsourcing reads 0 as unbounded)
@@ -205,6 +208,8 @@ class EventStoreApplication(Application[Any]):
 
     def _notify(self, recordings: list[Any]) -> None:
         if recordings:
+            saved = max(recording.notification.id for recording in recordings)
+            self.last_saved_id = max(self.last_saved_id, saved)
             for listener in self._saved_listeners:
                 listener()  # wakes the relay and projections at once, not at their next poll
 

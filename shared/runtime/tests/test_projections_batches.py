@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from eventsourcing.domain import event
 from orderflow_runtime.context import TracedAggregate
 from orderflow_runtime.projections import Projections, ReadModel, read_model_engine
@@ -113,3 +114,28 @@ def test_rebuild_in_batches_up_to_a_position_with_progress(tmp_path: Path) -> No
     # the rest follows on the next catch-up, in the default batch size
     assert projections.catch_up() == 2
     assert projections.positions() == {"test.everything": 7, "test.switches": 7}
+
+
+def test_after_a_save_in_this_process_the_head_is_known_without_a_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, settings = store(tmp_path)
+    everything = Everything()
+    projections = Projections(app, [everything], read_model_engine(settings))
+    queries: list[int] = []
+    query = app.max_notification_id
+    monkeypatch.setattr(app, "max_notification_id", lambda: queries.append(1) or query())
+
+    assert projections.catch_up() == 7  # saved here before: the last saved id is the head
+    assert queries == []
+    assert projections.catch_up() == 0  # nothing saved since: the log is asked
+    assert len(queries) == 1
+
+    # another process's save is found by asking the log
+    other = EventStoreApplication(settings)
+    lamp = other.repository.get(app.process_recorder.select_notifications(1, 1)[0].originator_id)
+    lamp.dust()
+    other.save(lamp)
+    assert projections.catch_up() == 1
+    assert everything.seen[-1] == "Lamp.Dusted"
+    other.close()

@@ -322,3 +322,40 @@ async def test_run_retries_a_failed_batch_and_is_woken_by_new_events(
 
     # Then the failed batch was published again and the new order without waiting a poll
     assert [s.sequence for s in producer.sent] == [2, 1, 2, 3]
+
+
+async def test_the_position_is_saved_at_most_once_per_interval_and_on_stop(
+    source: ProbeSource, producer: StubProducer
+) -> None:
+    source.place(3)
+    relay = OutboxRelay(
+        source,
+        to_integration,
+        producer,  # type: ignore[arg-type]
+        batch_size=1,
+        idle_poll_s=0.01,
+        save_position_every_s=3600,
+    )
+    assert [await relay.publish_next_batch() for _ in range(3)] == [1, 1, 1]
+    assert source.position(RELAY_TRACKING_NAME) == 1  # the first batch; the others wait
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    await asyncio.sleep(0.05)
+    assert source.position(RELAY_TRACKING_NAME) == 1  # idle, but the interval has not passed
+    stop.set()
+    await task
+    assert source.position(RELAY_TRACKING_NAME) == 3  # saved on a clean stop
+    assert [s.sequence for s in producer.sent] == [1, 2, 3]
+
+
+async def test_a_restart_after_an_unsaved_position_publishes_again_never_skips(
+    source: ProbeSource, producer: StubProducer
+) -> None:
+    source.place(3)
+    first = OutboxRelay(source, to_integration, producer, save_position_every_s=3600)  # type: ignore[arg-type]
+    assert await first.publish_next_batch() == 3
+    source.place(2)
+    assert await first.publish_next_batch() == 2  # published; position not saved (crash)
+    restarted = StubProducer()
+    assert await relay_of(source, restarted).publish_next_batch() == 2
+    assert [s.sequence for s in restarted.sent] == [4, 5]  # again, for consumers to drop
