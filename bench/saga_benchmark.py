@@ -47,6 +47,7 @@ from orderflow_cli import storefront
 from orderflow_devinfra import Infrastructure
 from orderflow_devinfra.mail import MailSink
 from orderflow_devinfra.shop import SERVICES, ServiceConfig, Shop, wait_ready
+from orderflow_runtime.service import tune_garbage_collector
 from pipe_benchmark import raw_kafka
 from saga_driver import Customers, Load, max_load, offered_load
 from saga_measure import (
@@ -311,6 +312,7 @@ def rebuild_benchmark(infra: Infrastructure, tmp: Path, events: int) -> dict[str
     except ImportError:
         return None
     url = infra.create_database(f"rebuild_{uuid.uuid4().hex[:8]}")
+    tune_garbage_collector()  # as `orderflow rebuild` does
     try:
         result: dict[str, Any] = run("catalog", "postgres", events, url, tmp, False)
     except TypeError as error:  # its signature changed: fall back to the cart's store

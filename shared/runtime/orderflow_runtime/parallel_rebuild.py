@@ -14,6 +14,7 @@ half-built table is ever taken as current.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 from multiprocessing.queues import Queue
@@ -98,6 +99,9 @@ def _work(
     progress: Queue[tuple[int, int, int | str]],
 ) -> None:
     """In the forked worker: the parent's read models, on new connections."""
+    # The parent's heap is the worker's too: never scanned by this process's collector
+    # (a large host process, a benchmark, made each collection walk all of it).
+    gc.freeze()
     try:
         projections.engine.dispose(close=False)  # a pool of its own; the parent's stay open
         recorder = projections.app.new_recorder()
