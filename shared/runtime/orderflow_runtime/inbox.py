@@ -8,7 +8,11 @@ named by `storeid`). A record whose sequence is not past the saved position was
 applied before and is skipped, whatever Kafka or a relay redelivers. A producer on a
 new store (wiped, or rebuilt from scratch) starts its sequence again at 1 under a new
 storeid, so a new position. Kafka offsets are committed only after that transaction,
-so nothing is acknowledged that was neither applied nor dead-lettered.
+so nothing is acknowledged that was neither applied nor dead-lettered; and at most once
+per `inbox_commit_interval_s` (an offset commit per batch was a round trip per batch),
+as well as when partitions are taken away, when the inbox stops and right after a dead
+letter: a crash in between redelivers records the positions then skip. A batch in which
+no record has a handler writes nothing to the store: applied again, it changes nothing.
 
 Upgrade caveat: records published before producers sent `storeid` (and those of
 publishers that send none) are tracked under the old name, `<topic>:<partition>`, and
@@ -117,6 +121,9 @@ class _Prepared:
     positions: dict[str, int] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     outcomes: list[tuple[str, str]] = field(default_factory=list)
+    writes: bool = False
+    """Whether the batch has something to record: a handler ran or a record was
+    dead-lettered. Else it writes nothing (redelivered, it would change nothing)."""
 
 
 class _ShutdownError(Exception):
@@ -139,6 +146,11 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         self._settings = settings
         self._service = settings.service_name
         self._positions: dict[str, int] = {}
+        self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
+        self._committed_at = 0.0
+        self._lettered = False
+        """A record was dead-lettered since the last offset commit: commit at once (a
+        record that cannot be parsed has no position to stop it being lettered twice)."""
         self._stop = asyncio.Event()
         self.applied = 0
 
@@ -150,7 +162,9 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer.subscribe(list(topics), listener=self)
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        pass  # the batch in hand commits or is redelivered; positions guard either way
+        # The batch in hand commits or is redelivered; positions guard either way. The
+        # offsets of batches already applied go now, so the next owner starts past them.
+        await self._commit_offsets([tp for tp in revoked if tp in self._uncommitted])
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         for tp in assigned:  # another member may have moved these on: re-read them
@@ -160,18 +174,24 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def run(self, stop: asyncio.Event) -> None:
         self._stop = stop
-        while not stop.is_set():
-            batches = await self._consumer.getmany(
-                timeout_ms=200, max_records=self._settings.inbox_max_records
-            )
-            if not batches:
-                continue
-            records = [record for part in batches.values() for record in part]
-            try:
-                await self.process(records)
-            except _ShutdownError:
-                return
-            await self._commit_offsets(batches)
+        try:
+            while not stop.is_set():
+                batches = await self._consumer.getmany(
+                    timeout_ms=200, max_records=self._settings.inbox_max_records
+                )
+                if batches:
+                    records = [record for part in batches.values() for record in part]
+                    try:
+                        await self.process(records)
+                    except _ShutdownError:
+                        return
+                    for tp, part in batches.items():
+                        self._uncommitted[tp] = OffsetAndMetadata(part[-1].offset + 1, "")
+                due = self._committed_at + self._settings.inbox_commit_interval_s
+                if self._uncommitted and (self._lettered or time.monotonic() >= due):
+                    await self._commit_offsets(list(self._uncommitted))
+        finally:
+            await self._commit_offsets(list(self._uncommitted))  # what was applied so far
 
     async def process(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
         """Apply a batch: all at once when it can, else record by record."""
@@ -181,7 +201,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             prepared = await asyncio.to_thread(self._prepare, items)
             for letter in prepared.dead_letters:
-                await self._dead_letters.publish(letter)
+                await self._publish_letter(letter)
                 lettered.add((letter.topic, letter.partition, letter.offset))
             await asyncio.to_thread(self._commit, prepared)
         except Exception as error:
@@ -219,6 +239,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
             outcome = self._apply(envelope, prepared.uow)
             prepared.outcomes.append((envelope.type, outcome))
             prepared.positions[name] = sequence
+            prepared.writes = prepared.writes or outcome == "applied"
         return prepared
 
     def _apply(self, envelope: Envelope, uow: UnitOfWork) -> str:
@@ -240,7 +261,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         return "applied"
 
     def _commit(self, prepared: _Prepared) -> None:
-        if not prepared.positions:
+        if not prepared.writes:  # nothing handled (or all duplicates): nothing to record
             self._count(prepared.outcomes)
             return
         trackings = [Tracking(name, seq) for name, seq in prepared.positions.items()]
@@ -262,7 +283,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
                 if (r.topic, r.partition, r.offset) in lettered:
                     continue
                 letter = item.dead_letter(item.invalid.reason, str(item.invalid), 1)
-                await self._dead_letters.publish(letter)
+                await self._publish_letter(letter)
                 continue
             await self._process_single(item)
 
@@ -309,16 +330,21 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         with bound_contextvars(order_id=envelope.subject, event_id=envelope.id):
             log.error("record dead-lettered", error=repr(error), attempts=attempts)
         letter = item.dead_letter("handler_failed", f"{type(error).__name__}: {error}", attempts)
-        await self._dead_letters.publish(letter)
+        await self._publish_letter(letter)
         prepared = _Prepared(
             UnitOfWork(self._app),
             positions=dict([item.position]),
             outcomes=[(envelope.type, "dead_lettered")],
+            writes=True,
         )
         try:
             await asyncio.to_thread(self._commit, prepared)
         except Exception as commit_error:  # already past it (a rival applied it): fine
             log.warning("could not record dead-lettered position", error=repr(commit_error))
+
+    async def _publish_letter(self, letter: DeadLetter) -> None:
+        await self._dead_letters.publish(letter)
+        self._lettered = True
 
     def _count(self, outcomes: Sequence[tuple[str, str]]) -> None:
         for kind, outcome in outcomes:
@@ -326,12 +352,13 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
             if outcome == "applied":
                 self.applied += 1
 
-    async def _commit_offsets(
-        self, batches: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-    ) -> None:
-        offsets = {
-            tp: OffsetAndMetadata(records[-1].offset + 1, "") for tp, records in batches.items()
-        }
+    async def _commit_offsets(self, partitions: Sequence[TopicPartition]) -> None:
+        """Commit the offsets of applied batches of `partitions` (a failure is logged: the
+        records come again, and their positions skip them)."""
+        offsets = {tp: self._uncommitted.pop(tp) for tp in partitions if tp in self._uncommitted}
+        self._committed_at, self._lettered = time.monotonic(), False
+        if not offsets:
+            return
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError, KafkaError) as error:

@@ -66,6 +66,11 @@ class ServiceSettings(BaseSettings):
     inbox_max_attempts: int = Field(
         default=5, description="Attempts before a failing record is dead-lettered."
     )
+    inbox_commit_interval_s: float = Field(
+        default=1.0,
+        description="Longest time before the offsets of applied batches are committed to "
+        "Kafka (0: after each batch); also committed when partitions are revoked and on stop.",
+    )
     retry_initial_delay_s: float = Field(default=0.05, description="First retry delay.")
     retry_max_delay_s: float = Field(default=2.0, description="Longest retry delay.")
     relay_batch_size: int = Field(default=1000, description="Stored events per relay batch.")

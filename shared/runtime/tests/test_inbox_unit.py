@@ -6,6 +6,7 @@ dead-letter publisher are stubs (the real broker is covered in tests/integration
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import TopicPartition
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from eventsourcing.persistence import IntegrityError, OperationalError
 from orderflow_events import (
     IntegrationEvent,
@@ -469,16 +470,29 @@ async def test_events_without_a_handler_are_skipped_but_advance_the_position(
     assert dead_letters.letters == []
 
 
-async def test_a_batch_of_unhandled_events_only_moves_the_position(
+async def test_a_batch_of_unhandled_events_writes_nothing(
     sink: ProbeSink, settings: ProbeSettings
 ) -> None:
     inbox, _ = make_inbox(sink, settings, handlers={})
+    commits: list[object] = []
+    sink.on_saved(lambda: commits.append(None))
+    record_position = sink.process_recorder.insert_events
+    sink.process_recorder.insert_events = (  # type: ignore[method-assign]
+        lambda *a, **k: commits.append(None) or record_position(*a, **k)
+    )
 
     await inbox.process([placed(seq) for seq in (1, 2, 3)])
 
+    # no transaction: applied again, such a batch would change nothing either
+    assert commits == []
     assert sink.max_notification_id() == 0
-    assert sink.position(f"{TOPIC}:0") == 3
+    assert sink.position(f"{TOPIC}:0") == 0
     assert inbox.applied == 0
+
+    # a batch with a handled event records the position of every record in it
+    handled, _ = make_inbox(sink, settings)
+    await handled.process([placed(4), placed(5)])
+    assert sink.position(f"{TOPIC}:0") == 5
 
 
 # -- what the handler sees -----------------------------------------------------------
@@ -524,3 +538,108 @@ async def test_a_malformed_record_is_dead_lettered_once_when_its_batch_commit_fa
 
     # Then the malformed record was dead-lettered once
     assert dead_letters.reasons() == ["malformed_json"]
+
+
+# -- offsets ---------------------------------------------------------------------------
+
+
+class ScriptedConsumer(StubConsumer):
+    """Hands out the given batches one per poll, then nothing; records offset commits."""
+
+    def __init__(self, batches: list[list[Record]]) -> None:
+        self.batches = batches
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.drained = asyncio.Event()
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int = 0) -> object:
+        await asyncio.sleep(0.001)
+        if not self.batches:
+            self.drained.set()  # every batch was handed out and processed
+            await asyncio.sleep(timeout_ms / 1000)
+            return {}
+        records = self.batches.pop(0)
+        grouped: dict[TopicPartition, list[Record]] = {}
+        for record in records:
+            grouped.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+        return grouped
+
+    async def commit(self, offsets: object = None) -> None:
+        assert isinstance(offsets, dict)
+        self.commits.append({tp: meta.offset for tp, meta in offsets.items()})
+
+
+async def run_until_drained(inbox: Inbox, consumer: ScriptedConsumer) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(inbox.run(stop))
+    await asyncio.wait_for(consumer.drained.wait(), timeout=10)
+    stop.set()
+    await task
+
+
+async def test_offsets_are_committed_at_most_once_per_interval_and_on_stop(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings("sink", inbox_commit_interval_s=3600)
+    batches = [[placed(1, partition=0)], [placed(1, partition=1)], [placed(2, partition=0)]]
+    consumer = ScriptedConsumer(batches)
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: on_order_placed}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
+
+    await run_until_drained(inbox, consumer)
+
+    assert len(applied_ids(sink)) == 3
+    first, *rest = consumer.commits
+    # (a record's offset is its sequence here; a commit names the next offset to read)
+    assert first == {TopicPartition(TOPIC, 0): 2}  # the first batch: no commit before it
+    assert rest == [{TopicPartition(TOPIC, 1): 2, TopicPartition(TOPIC, 0): 3}]  # on stop
+
+
+async def test_offsets_are_committed_after_each_batch_when_the_interval_is_zero(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings("sink", inbox_commit_interval_s=0)
+    consumer = ScriptedConsumer([[placed(1)], [placed(2)]])
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: on_order_placed}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
+
+    await run_until_drained(inbox, consumer)
+
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 2}, {TopicPartition(TOPIC, 0): 3}]
+
+
+async def test_revoked_partitions_have_their_applied_offsets_committed(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings("sink", inbox_commit_interval_s=3600)
+    consumer = ScriptedConsumer([])
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: on_order_placed}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
+    inbox._uncommitted = {
+        TopicPartition(TOPIC, 0): OffsetAndMetadata(7, ""),
+        TopicPartition(TOPIC, 1): OffsetAndMetadata(9, ""),
+    }
+
+    await inbox.on_partitions_revoked([TopicPartition(TOPIC, 1)])
+
+    assert consumer.commits == [{TopicPartition(TOPIC, 1): 9}]
+    assert list(inbox._uncommitted) == [TopicPartition(TOPIC, 0)]
+
+
+async def test_a_dead_letter_has_its_offset_committed_at_once(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    settings = make_settings("sink", inbox_commit_interval_s=3600)
+    malformed = consumer_record(sample_order(uuid.uuid4()), 3, value=b'{"order_id": ')
+    consumer = ScriptedConsumer([[placed(1)], [placed(2)], [malformed], [placed(4)]])
+    letters = RecordingDeadLetters()
+    inbox = Inbox(sink, {OrderPlaced.ce_type: on_order_placed}, consumer, letters, settings)  # type: ignore[arg-type]
+
+    await run_until_drained(inbox, consumer)
+
+    assert letters.reasons() == ["malformed_json"]
+    p0 = TopicPartition(TOPIC, 0)
+    # the first batch, the one with the dead letter (with the batch before it), the stop
+    assert consumer.commits == [{p0: 2}, {p0: 4}, {p0: 5}]

@@ -64,6 +64,9 @@ async def test_relay_publishes_exactly_the_stored_events_in_order(probe: ProbeEn
 async def test_relay_killed_mid_stream_loses_nothing(probe: ProbeEnv) -> None:
     # Given a relay publishing while orders keep being stored
     probe.overrides["PROBE_RELAY_BATCH_SIZE"] = "50"
+    # the position saved every 0.1 s: the kill lands mid-stream, with batches published
+    # since the last save (published again after the restart)
+    probe.overrides["PROBE_RELAY_POSITION_INTERVAL_S"] = "0.1"
     store = probe.source_store()
     store.place(200)
     relay = probe.process("source").start()
