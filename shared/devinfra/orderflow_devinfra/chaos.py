@@ -148,6 +148,9 @@ class SoakReport:
     snapshot_items: int = 0
     read_models_verified: dict[str, int] = field(default_factory=dict)
     """Service -> stored events its read models were rebuilt from and compared with live."""
+    rebuild_rates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Service -> how its scratch rebuild went: events, projected, workers, seconds,
+    events_per_s (as `orderflow rebuild --verify --json` reports them)."""
     violations: list[str] = field(default_factory=list)
     """The first violations found, one line each (figure, subject, detail)."""
     notes: list[str] = field(default_factory=list)
@@ -175,6 +178,12 @@ class SoakReport:
             f"card probes {self.card_probes} (accepted {self.card_probes_accepted})\n"
             f"compared after a restart of all six: {self.snapshot_items} API views; read "
             f"models rebuilt and verified (stored events): {self.read_models_verified}\n"
+            f"rebuild events/s (workers): "
+            + ", ".join(
+                f"{name} {rate['events_per_s'] or 0:,} ({rate['workers']})"
+                for name, rate in self.rebuild_rates.items()
+            )
+            + "\n"
             f"time: driving {self.seconds_driving:.0f} s, to drain {self.seconds_to_drain:.0f} s, "
             f"total {self.seconds_total:.0f} s"
         )
@@ -592,6 +601,10 @@ class Soak:
                 found[service] = [f"verify failed ({done.returncode}): {done.stderr[-300:]}"]
                 continue
             self.report.read_models_verified[service] = int(report.get("events", 0))
+            self.report.rebuild_rates[service] = {
+                key: report.get(key)
+                for key in ("events", "projected", "workers", "seconds", "events_per_s")
+            }
             found[service] = [json.dumps(d, default=str) for d in report.get("differences", [])]
         return found
 
