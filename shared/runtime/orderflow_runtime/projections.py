@@ -92,8 +92,7 @@ def read_model_engine(settings: ServiceSettings) -> Engine:
     )
     # No ping per checkout (a round trip each): after a database restart the first
     # statement on a dead connection fails, SQLAlchemy drops the pool, the caller retries.
-    engine = create_engine(url, pool_size=5, max_overflow=5)
-    return engine
+    return create_engine(url, pool_size=5, max_overflow=5)
 
 
 class Projections:
@@ -224,11 +223,11 @@ class Projections:
         unprojected = {model.name: 0 for model in self.models}
         while start < stop:
             end = min(stop, start + window)
-            notifications = recorder.select_share(start, end, window, self._topics, share, shares)
+            notifications = recorder.select_share(start, end, self._topics, share, shares)
             if notifications:
                 with self.engine.begin() as conn:
                     self._project(notifications, unprojected, conn)
-            start = end if len(notifications) < window else notifications[-1].id
+            start = end
             total += len(notifications)
             if on_batch is not None:
                 on_batch(len(notifications), start)

@@ -104,20 +104,20 @@ class OutboxRelay:
                 await sleep_unless(stop, self._idle_poll_s, self._wake)
         await self._save_position_on_stop()
 
-    async def _save_due_position(self) -> None:
-        """Save a position not yet saved, once `save_position_every_s` has passed."""
+    async def _save_due_position(self, *, now: bool = False) -> None:
+        """Save a position not yet saved, once `save_position_every_s` has passed (or
+        `now`)."""
         if self._position is None or self._position == self._saved_position:
             return
-        if time.monotonic() - self._saved_at < self._save_every_s:
+        if not now and time.monotonic() - self._saved_at < self._save_every_s:
             return
         position = self._position
         await asyncio.to_thread(self._app.record_position, Tracking(RELAY_TRACKING_NAME, position))
         self._saved_position, self._saved_at = position, time.monotonic()
 
     async def _save_position_on_stop(self) -> None:
-        self._saved_at = -float("inf")
         try:
-            await self._save_due_position()
+            await self._save_due_position(now=True)
         except Exception as error:  # the next start publishes those events again: no loss
             log.warning("relay position not saved on stop", error=repr(error))
 

@@ -32,11 +32,11 @@ STORE_ID_TRACKING_NAME = "store-id"
 @runtime_checkable
 class ShareSelecting(Protocol):
     def select_share(
-        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+        self, start: int, stop: int, topics: Sequence[str], share: int, shares: int
     ) -> list[Notification]:
-        """Notifications after `start`, up to `stop`, at most `limit`, of the aggregates
-        in share `share` of `shares` (a fixed split by originator id: every event of one
-        aggregate falls in the same share); only `topics` unless empty."""
+        """Notifications after `start` up to `stop`, in order, of the aggregates in share
+        `share` of `shares` (a fixed split by originator id: every event of one aggregate
+        falls in the same share); only `topics` unless empty."""
 
 
 class BatchPostgresProcessRecorder(PostgresProcessRecorder):
@@ -48,7 +48,7 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
 
     def select_share(
-        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+        self, start: int, stop: int, topics: Sequence[str], share: int, shares: int
     ) -> list[Notification]:
         """See `ShareSelecting`: split by the last byte of the originator id."""
         statement = SQL(
@@ -60,8 +60,7 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
         if topics:
             statement += SQL(" AND topic = ANY(%s)")
             params.append(list(topics))
-        statement += SQL(" ORDER BY notification_id LIMIT %s")
-        params.append(limit)
+        statement += SQL(" ORDER BY notification_id")
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, params, prepare=True)
             return [
@@ -86,7 +85,7 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         return returning
 
     def select_share(
-        self, start: int, stop: int, limit: int, topics: Sequence[str], share: int, shares: int
+        self, start: int, stop: int, topics: Sequence[str], share: int, shares: int
     ) -> list[Notification]:
         """See `ShareSelecting`: split by the last character of the originator id."""
         statement = (
@@ -98,8 +97,7 @@ class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):
         if topics:
             statement += f" AND topic IN ({','.join('?' * len(topics))})"
             params += topics
-        statement += " ORDER BY rowid LIMIT ?"
-        params.append(limit)
+        statement += " ORDER BY rowid"
         convert = self.convert_originator_id
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
