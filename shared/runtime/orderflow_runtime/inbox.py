@@ -356,7 +356,8 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         """Commit the offsets of applied batches of `partitions` (a failure is logged: the
         records come again, and their positions skip them)."""
         offsets = {tp: self._uncommitted.pop(tp) for tp in partitions if tp in self._uncommitted}
-        self._committed_at, self._lettered = time.monotonic(), False
+        self._committed_at = time.monotonic()
+        self._lettered = self._lettered and bool(self._uncommitted)  # a revoke commits a part
         if not offsets:
             return
         try:
