@@ -17,12 +17,11 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from orderflow_events import Money
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel, Row
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Engine,
     Integer,
@@ -58,12 +57,13 @@ orders_table = Table(
 row = orders_table.c
 
 
-class OrderList(ReadModel):
+class OrderList(KeyedRowsModel):
     name: ClassVar[str] = "cart.orders"
     metadata: ClassVar[MetaData] = metadata
+    table: ClassVar[Table] = orders_table
     per_aggregate: ClassVar[bool] = True  # a row per order, from its own events
     event_types: ClassVar[tuple[type, ...] | None] = (
-        # exactly the classes `project` reacts to: carts' and products' events are not read
+        # exactly the classes `apply` reacts to: carts' and products' events are not read
         Order.Placed,
         Order.StatusChanged,
         Order.FlaggedOverdue,
@@ -76,22 +76,22 @@ class OrderList(ReadModel):
     def __init__(self, deadlines: Mapping[OrderStatus, timedelta]) -> None:
         self.deadlines = dict(deadlines)
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        if isinstance(domain_event, Order.Placed):
-            conn.execute(orders_table.insert().values(**self._placed(domain_event)))
-            return
-        order_id = str(domain_event.originator_id)
-        changes = self._changes(domain_event)
-        if changes is None and isinstance(domain_event, Order.ReturnReceived):
-            changes = _returned(conn, order_id, domain_event.lines)
-        elif changes is None and isinstance(domain_event, Order.RefundRecorded):
-            changes = _refunded(conn, order_id, domain_event.amount)
-        if changes:
-            conn.execute(orders_table.update().where(row.order_id == order_id).values(**changes))
+    def key_of(self, domain_event: Any) -> str | None:
+        known = isinstance(domain_event, self.event_types or ())
+        return str(domain_event.originator_id) if known else None
 
-    def _placed(self, placed: Order.Placed) -> dict[str, Any]:
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
+        if isinstance(domain_event, Order.Placed):
+            return self._placed(key, domain_event) if row is None else None
+        if row is None:
+            return None  # an order this model never saw placed: nothing to change
+        row.update(self._changes(domain_event, row))
+        return row
+
+    def _placed(self, key: str, placed: Order.Placed) -> Row:
         return {
-            "order_id": str(placed.originator_id),
+            **self.empty_row(),
+            "order_id": key,
             "customer_email": placed.customer_email.lower(),
             "placed_at": placed.placed_at,
             "status": OrderStatus.PLACED.value,
@@ -108,7 +108,7 @@ class OrderList(ReadModel):
             ],
         }
 
-    def _changes(self, domain_event: Any) -> dict[str, Any] | None:
+    def _changes(self, domain_event: Any, row: Row) -> Row:
         if isinstance(domain_event, Order.StatusChanged):
             status = OrderStatus(domain_event.status)
             return {
@@ -123,15 +123,20 @@ class OrderList(ReadModel):
             return {"cancel_requested": domain_event.reason}
         if isinstance(domain_event, Order.Cancelled):
             return {"cancel_reason": domain_event.reason}
-        return None
+        if isinstance(domain_event, Order.ReturnReceived):
+            return {"lines": _returned(row["lines"], domain_event.lines)}
+        if isinstance(domain_event, Order.RefundRecorded):
+            return {"refunded": format(Decimal(row["refunded"]) + domain_event.amount, "f")}
+        return {}
 
     def _deadline(self, status: OrderStatus, since: datetime) -> datetime | None:
         deadline = self.deadlines.get(status)
         return None if status in TERMINAL or deadline is None else since + deadline
 
 
-def _returned(conn: Connection, order_id: str, received: list[dict[str, Any]]) -> dict[str, Any]:
-    lines = conn.execute(select(row.lines).where(row.order_id == order_id)).scalar_one()
+def _returned(lines: list[dict[str, Any]], received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order's lines with the units `received` counted as returned, up to each
+    line's quantity."""
     back: dict[str, int] = {}
     for line in received:
         back[line["sku"]] = back.get(line["sku"], 0) + int(line["quantity"])
@@ -140,12 +145,7 @@ def _returned(conn: Connection, order_id: str, received: list[dict[str, Any]]) -
         taken = min(back.get(line["sku"], 0), line["quantity"] - line["returned"])
         back[line["sku"]] = back.get(line["sku"], 0) - taken
         updated.append({**line, "returned": line["returned"] + taken})
-    return {"lines": updated}
-
-
-def _refunded(conn: Connection, order_id: str, amount: Decimal) -> dict[str, Any]:
-    before = conn.execute(select(row.refunded).where(row.order_id == order_id)).scalar_one()
-    return {"refunded": format(Decimal(before) + amount, "f")}
+    return updated
 
 
 def utc(value: datetime) -> datetime:

@@ -7,14 +7,13 @@ catch-up, two processes on one database) changes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from orderflow_events import Money
-from orderflow_runtime.bulk import insert_rows
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel
+from orderflow_runtime.keyed_rows import Row as Record
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -28,7 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     case,
     func,
     select,
@@ -75,19 +73,10 @@ class ProductRow:
     active: bool
 
 
-_COLUMNS = [c.name for c in products.columns if c.name != "sku"]
-_update_row = (
-    products.update()
-    .where(products.c.sku == bindparam("b_sku"))
-    .where(products.c.version < bindparam("b_version"))
-    .values({name: bindparam(f"v_{name}") for name in _COLUMNS})
-)
-_IN_CHUNK = 500  # skus per `IN (...)`: well under every backend's parameter limit
-
-
-class ProductsReadModel(ReadModel):
+class ProductsReadModel(KeyedRowsModel):
     name: ClassVar[str] = "catalog.products"
     metadata: ClassVar[MetaData] = metadata
+    table: ClassVar[Table] = products
     per_aggregate: ClassVar[bool] = True  # a row per product, from its own events
     event_types: ClassVar[tuple[type, ...] | None] = (
         ProductListedEvent,
@@ -96,58 +85,18 @@ class ProductsReadModel(ReadModel):
         ProductDelistedEvent,
     )
 
-    def project_batch(self, domain_events: Sequence[Any], conn: Connection) -> None:
-        """Same as `project` per event, with one read and two statements per batch:
-        the batch's rows are loaded, changed in memory in event order, written back."""
-        skus = list(dict.fromkeys(e.sku for e in domain_events))
-        rows: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(skus), _IN_CHUNK):
-            chunk = skus[start : start + _IN_CHUNK]
-            query = select(products).where(products.c.sku.in_(chunk))
-            rows.update((r.sku, dict(r._mapping)) for r in conn.execute(query))
-        existing = set(rows)
-        changed: dict[str, None] = {}
-        for domain_event in domain_events:
-            sku, version = domain_event.sku, domain_event.originator_version
-            row = rows.get(sku)
-            if isinstance(domain_event, ProductListedEvent):
-                if row is None:
-                    rows[sku] = {"sku": sku, **_listed(domain_event)}
-                    changed[sku] = None
-                continue
-            values = _changes(domain_event)
-            if values is None or row is None or row["version"] >= version:
-                continue
-            row.update(values, updated_at=domain_event.timestamp, version=version)
-            changed[sku] = None
-        inserts = [rows[sku] for sku in changed if sku not in existing]
-        updates = [
-            {"b_sku": sku, "b_version": rows[sku]["version"], **_without_sku(rows[sku])}
-            for sku in changed
-            if sku in existing
-        ]
-        if inserts:
-            insert_rows(conn, products, inserts)
-        if updates:
-            conn.execute(_update_row, updates)
+    def key_of(self, domain_event: Any) -> str | None:
+        return str(domain_event.sku) if type(domain_event) in (self.event_types or ()) else None
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        version = domain_event.originator_version
+    def apply(self, key: str, row: Record | None, domain_event: Any) -> Record | None:
         if isinstance(domain_event, ProductListedEvent):
-            exists = select(products.c.sku).where(products.c.sku == domain_event.sku)
-            if conn.execute(exists).first():
-                return  # applied before
-            conn.execute(products.insert().values(sku=domain_event.sku, **_listed(domain_event)))
-            return
+            return None if row is not None else {"sku": key, **_listed(domain_event)}
+        version = domain_event.originator_version
         values = _changes(domain_event)
-        if values is None:
-            return
-        conn.execute(
-            products.update()
-            .where(products.c.sku == domain_event.sku)
-            .where(products.c.version < version)
-            .values(**values, updated_at=domain_event.timestamp, version=version)
-        )
+        if values is None or row is None or row["version"] >= version:
+            return None  # applied before (or a product never listed)
+        row.update(values, updated_at=domain_event.timestamp, version=version)
+        return row
 
 
 def _listed(domain_event: Any) -> dict[str, Any]:
@@ -171,10 +120,6 @@ def _changes(domain_event: Any) -> dict[str, Any] | None:
     if isinstance(domain_event, ProductDelistedEvent):
         return {"active": False}
     return None
-
-
-def _without_sku(row: dict[str, Any]) -> dict[str, Any]:
-    return {f"v_{name}": row[name] for name in _COLUMNS}
 
 
 def _details(domain_event: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from orderflow_fulfillment.desk import ReturnDesk
 from orderflow_fulfillment.dispatch import Dispatcher
 from orderflow_fulfillment.handlers import make_handlers
 from orderflow_fulfillment.mapping import to_integration
-from orderflow_fulfillment.projections import ShipmentsReadModel
+from orderflow_fulfillment.projections import ReturnsReadModel, ShipmentsReadModel
 from orderflow_fulfillment.settings import FulfillmentSettings
 
 
@@ -31,7 +31,9 @@ def build(settings: ServiceSettings) -> ServiceSpec:
     if not isinstance(settings, FulfillmentSettings):
         raise TypeError("the fulfillment service needs FulfillmentSettings")
     app = FulfillmentApplication(settings)
-    projections = Projections(app, [ShipmentsReadModel()], read_model_engine(settings))
+    projections = Projections(
+        app, [ShipmentsReadModel(), ReturnsReadModel()], read_model_engine(settings)
+    )
     dispatcher = Dispatcher(
         settings.carriers,
         warehouse_country=settings.warehouse_country,

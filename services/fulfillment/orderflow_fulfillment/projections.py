@@ -1,18 +1,17 @@
-"""The shipments read model: tracking number -> order (for the carrier webhook), the
-shipments still awaiting delivery (for the sandbox carriers, also after a restart), and
-RMA -> order (for the warehouse's return receipts)."""
+"""The fulfillment read models: shipments (tracking number -> order, for the carrier
+webhook; the shipments still awaiting delivery, for the sandbox carriers, also after a
+restart) and returns (RMA -> order, for the warehouse's return receipts)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel, Row
 from sqlalchemy import (
     Column,
-    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -25,10 +24,10 @@ from sqlalchemy import (
 from orderflow_fulfillment.domain import Shipment, ShipmentStatus
 from orderflow_fulfillment.returns import ReturnStatus
 
-metadata = MetaData()
+shipments_metadata = MetaData()
 shipments = Table(
     "fulfillment_shipments",
-    metadata,
+    shipments_metadata,
     Column("order_id", String(36), primary_key=True),
     Column("shipment_id", String(36), nullable=False),
     Column("status", String(16), nullable=False),
@@ -37,14 +36,21 @@ shipments = Table(
     Column("shipped_at", DateTime(timezone=True)),
     UniqueConstraint("carrier", "tracking_number"),
 )
+returns_metadata = MetaData()
 returns = Table(
     "fulfillment_returns",
-    metadata,
+    returns_metadata,
     Column("rma", String(64), primary_key=True),
     Column("return_id", String(36), nullable=False, unique=True),
     Column("order_id", String(36), nullable=False),
     Column("status", String(16), nullable=False),
 )
+_SHIPMENT_STATUS: dict[type[Any], ShipmentStatus] = {
+    Shipment.DeliveryConfirmed: ShipmentStatus.DELIVERED,
+    Shipment.Cancelled: ShipmentStatus.CANCELLED,
+    Shipment.Stopped: ShipmentStatus.CANCELLED,
+    Shipment.Stuck: ShipmentStatus.STUCK,
+}
 
 
 @dataclass(frozen=True)
@@ -55,51 +61,79 @@ class InTransit:
     shipped_at: datetime
 
 
-class ShipmentsReadModel(ReadModel):
-    name = "fulfillment-shipments"
-    metadata = metadata
+class ShipmentsReadModel(KeyedRowsModel):
+    """A row per order's shipment: its status, and carrier and tracking number once
+    dispatched."""
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        order_id = str(getattr(domain_event, "order_id", ""))
-        row = shipments.c.order_id == order_id
-        match domain_event:
-            case Shipment.Opened():
-                conn.execute(
-                    shipments.insert().values(
-                        order_id=order_id,
-                        shipment_id=str(domain_event.originator_id),
-                        status=ShipmentStatus.WAITING,
-                    )
-                )
-            case Shipment.Dispatched():
-                conn.execute(
-                    shipments.update()
-                    .where(row)
-                    .values(
-                        status=ShipmentStatus.SHIPPED,
-                        carrier=domain_event.carrier,
-                        tracking_number=domain_event.tracking_number,
-                        shipped_at=domain_event.shipped_at,
-                    )
-                )
-            case Shipment.DeliveryConfirmed():
-                conn.execute(shipments.update().where(row).values(status=ShipmentStatus.DELIVERED))
-            case Shipment.Cancelled() | Shipment.Stopped():
-                conn.execute(shipments.update().where(row).values(status=ShipmentStatus.CANCELLED))
-            case Shipment.Stuck():
-                conn.execute(shipments.update().where(row).values(status=ShipmentStatus.STUCK))
-            case Shipment.ReturnAuthorized():
-                conn.execute(
-                    returns.insert().values(
-                        rma=domain_event.rma,
-                        return_id=str(domain_event.return_id),
-                        order_id=order_id,
-                        status=ReturnStatus.AUTHORIZED,
-                    )
-                )
-            case Shipment.ReturnReceived():
-                rma = returns.c.rma == domain_event.rma
-                conn.execute(returns.update().where(rma).values(status=ReturnStatus.RECEIVED))
+    name: ClassVar[str] = "fulfillment-shipments"
+    metadata: ClassVar[MetaData] = shipments_metadata
+    table: ClassVar[Table] = shipments
+    per_aggregate: ClassVar[bool] = True  # one shipment per order, from its own events
+    event_types: ClassVar[tuple[type, ...] | None] = (
+        Shipment.Opened,
+        Shipment.Dispatched,
+        *_SHIPMENT_STATUS,
+    )
+
+    def key_of(self, domain_event: Any) -> str | None:
+        known = type(domain_event) in (self.event_types or ())
+        return str(domain_event.order_id) if known else None
+
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
+        if isinstance(domain_event, Shipment.Opened):
+            if row is not None:
+                return None
+            return {
+                **self.empty_row(),
+                "order_id": key,
+                "shipment_id": str(domain_event.originator_id),
+                "status": ShipmentStatus.WAITING.value,
+            }
+        if row is None:
+            return None  # a shipment this model never saw opened
+        if isinstance(domain_event, Shipment.Dispatched):
+            row.update(
+                status=ShipmentStatus.SHIPPED.value,
+                carrier=domain_event.carrier,
+                tracking_number=domain_event.tracking_number,
+                shipped_at=domain_event.shipped_at,
+            )
+        else:
+            row["status"] = _SHIPMENT_STATUS[type(domain_event)].value
+        return row
+
+
+class ReturnsReadModel(KeyedRowsModel):
+    """A row per authorised return, by RMA: the order it belongs to, and whether the
+    warehouse has received it."""
+
+    name: ClassVar[str] = "fulfillment-returns"
+    metadata: ClassVar[MetaData] = returns_metadata
+    table: ClassVar[Table] = returns
+    per_aggregate: ClassVar[bool] = True  # a return's events come from its order's shipment
+    event_types: ClassVar[tuple[type, ...] | None] = (
+        Shipment.ReturnAuthorized,
+        Shipment.ReturnReceived,
+    )
+
+    def key_of(self, domain_event: Any) -> str | None:
+        known = type(domain_event) in (self.event_types or ())
+        return str(domain_event.rma) if known else None
+
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
+        if isinstance(domain_event, Shipment.ReturnAuthorized):
+            if row is not None:
+                return None
+            return {
+                "rma": key,
+                "return_id": str(domain_event.return_id),
+                "order_id": str(domain_event.order_id),
+                "status": ReturnStatus.AUTHORIZED.value,
+            }
+        if row is None:
+            return None  # a return this model never saw authorised
+        row["status"] = ReturnStatus.RECEIVED.value
+        return row
 
 
 def order_of_tracking(engine: Engine, carrier: str, tracking_number: str) -> UUID | None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel, Row
+from orderflow_runtime.projections import events_of
 from sqlalchemy import (
     Boolean,
     Column,
@@ -31,6 +32,7 @@ from orderflow_inventory.domain import (
     StockCommittedEvent,
     StockCreatedEvent,
     StockDeactivatedEvent,
+    StockItem,
     StockItemEvent,
     StockLevels,
     StockReceivedEvent,
@@ -59,58 +61,62 @@ stock = Table(
     Column("version", Integer, nullable=False),
 )
 c = stock.c
-Changes = Callable[[Any], dict[str, Any]]
+Changes = Callable[[Any, Row], dict[str, Any]]
 _CHANGES: list[tuple[type[Any], Changes]] = [
     (
         StockReceivedEvent,
-        lambda e: {"on_hand": c.on_hand + e.quantity, "received": c.received + e.quantity},
+        lambda e, r: {"on_hand": r["on_hand"] + e.quantity, "received": r["received"] + e.quantity},
     ),
     (
         StockRestockedEvent,
-        lambda e: {"on_hand": c.on_hand + e.quantity, "restocked": c.restocked + e.quantity},
+        lambda e, r: {
+            "on_hand": r["on_hand"] + e.quantity,
+            "restocked": r["restocked"] + e.quantity,
+        },
     ),
-    (StockWrittenOffEvent, lambda e: {"written_off": c.written_off + e.quantity}),
-    (StockReservedEvent, lambda e: {"reserved": c.reserved + e.quantity}),
-    (StockReleasedEvent, lambda e: {"reserved": c.reserved - e.quantity}),
+    (StockWrittenOffEvent, lambda e, r: {"written_off": r["written_off"] + e.quantity}),
+    (StockReservedEvent, lambda e, r: {"reserved": r["reserved"] + e.quantity}),
+    (StockReleasedEvent, lambda e, r: {"reserved": r["reserved"] - e.quantity}),
     (
         StockCommittedEvent,
-        lambda e: {
-            "on_hand": c.on_hand - e.quantity,
-            "reserved": c.reserved - e.quantity,
-            "committed": c.committed + e.quantity,
+        lambda e, r: {
+            "on_hand": r["on_hand"] - e.quantity,
+            "reserved": r["reserved"] - e.quantity,
+            "committed": r["committed"] + e.quantity,
         },
     ),
     (
         StockThresholdsSetEvent,
-        lambda e: {"reorder_point": e.reorder_point, "reorder_quantity": e.reorder_quantity},
+        lambda e, r: {"reorder_point": e.reorder_point, "reorder_quantity": e.reorder_quantity},
     ),
-    (StockDeactivatedEvent, lambda e: {"active": False}),
+    (StockDeactivatedEvent, lambda e, r: {"active": False}),
 ]
 
 
-class StockReadModel(ReadModel):
+class StockReadModel(KeyedRowsModel):
     name: ClassVar[str] = "inventory.stock.v2"
     metadata: ClassVar[MetaData] = metadata
+    table: ClassVar[Table] = stock
     per_aggregate: ClassVar[bool] = True  # a row per stock item, from its own events
+    event_types: ClassVar[tuple[type, ...] | None] = events_of(StockItem)  # each moves version
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        if not isinstance(domain_event, StockItemEvent):
-            return
-        key, version = str(domain_event.originator_id), domain_event.originator_version
+    def key_of(self, domain_event: Any) -> str | None:
+        known = isinstance(domain_event, StockItemEvent)
+        return str(domain_event.originator_id) if known else None
+
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
+        version = domain_event.originator_version
         if isinstance(domain_event, StockCreatedEvent):
-            if conn.execute(select(c.stock_id).where(c.stock_id == key)).first() is None:
-                conn.execute(stock.insert().values(**_created(domain_event, key, version)))
-            return
-        values: dict[str, Any] = {}
+            return None if row is not None else _created(domain_event, key, version)
+        if row is None or row["version"] != version - 1:
+            return None  # applied already (or its item never created)
         for kind, changes in _CHANGES:
             if isinstance(domain_event, kind):
-                values = changes(domain_event)
+                row.update(changes(domain_event, row))
+                break
         # Every event moves the version on, even one that changes no level (a reorder).
-        conn.execute(
-            stock.update()
-            .where(c.stock_id == key, c.version == version - 1)
-            .values(**values, version=version)
-        )
+        row["version"] = version
+        return row
 
 
 def _created(e: Any, key: str, version: int) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel, Row
+from orderflow_runtime.projections import events_of
 from sqlalchemy import JSON, Column, Connection, Integer, MetaData, String, Table, func, select
 
 from orderflow_inventory.reservations import (
@@ -22,6 +23,7 @@ from orderflow_inventory.reservations import (
     OrderReservationFailedEvent,
     OrderReservedEvent,
     OrderReturnReceivedEvent,
+    OrderStock,
     OrderStockEvent,
     Status,
 )
@@ -59,28 +61,25 @@ class ReservationRecord:
     written_off: dict[str, int]
 
 
-class ReservationsReadModel(ReadModel):
+class ReservationsReadModel(KeyedRowsModel):
     name: ClassVar[str] = "inventory.reservations"
     metadata: ClassVar[MetaData] = metadata
+    table: ClassVar[Table] = records
     per_aggregate: ClassVar[bool] = True  # a row per order's stock record, from its events
+    event_types: ClassVar[tuple[type, ...] | None] = events_of(OrderStock)  # each moves version
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        if not isinstance(domain_event, OrderStockEvent):
-            return
-        key, version = str(domain_event.originator_id), domain_event.originator_version
+    def key_of(self, domain_event: Any) -> str | None:
+        known = isinstance(domain_event, OrderStockEvent)
+        return str(domain_event.originator_id) if known else None
+
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
+        version = domain_event.originator_version
         if isinstance(domain_event, OrderOpenedEvent):
-            if conn.execute(select(c.record_id).where(c.record_id == key)).first() is None:
-                conn.execute(records.insert().values(**_opened(domain_event, key, version)))
-            return
-        previous = select(records).where(c.record_id == key, c.version == version - 1)
-        row = conn.execute(previous).first()
-        if row is None:
-            return  # applied already
-        conn.execute(
-            records.update()
-            .where(c.record_id == key, c.version == version - 1)
-            .values(**_changes(domain_event, row), version=version)
-        )
+            return None if row is not None else _opened(domain_event, key, version)
+        if row is None or row["version"] != version - 1:
+            return None  # applied already (or its record never opened)
+        row.update(_changes(domain_event, row), version=version)
+        return row
 
 
 def _opened(e: Any, key: str, version: int) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def _opened(e: Any, key: str, version: int) -> dict[str, Any]:
     }
 
 
-def _changes(e: Any, row: Any) -> dict[str, Any]:
+def _changes(e: Any, row: Row) -> dict[str, Any]:
     for kind, status in _STATUS:
         if isinstance(e, kind):
             rid = getattr(e, "reservation_id", None)
@@ -105,8 +104,8 @@ def _changes(e: Any, row: Any) -> dict[str, Any]:
         return {"lines": {line["sku"]: line["quantity"] for line in e.lines}}
     if isinstance(e, OrderReturnReceivedEvent):
         return {
-            "restocked": _added(row.restocked, e.restocked),
-            "written_off": _added(row.written_off, e.written_off),
+            "restocked": _added(row["restocked"], e.restocked),
+            "written_off": _added(row["written_off"], e.written_off),
         }
     return {}
 

@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from orderflow_runtime.projections import ReadModel
+from orderflow_runtime.keyed_rows import KeyedRowsModel, Row
 from sqlalchemy import (
     Column,
-    Connection,
     DateTime,
     Engine,
     Integer,
@@ -61,45 +60,57 @@ class NoticeRow:
     error: str | None
 
 
-class NoticesView(ReadModel):
+class NoticesView(KeyedRowsModel):
     name: ClassVar[str] = "notification.notices"
     metadata: ClassVar[MetaData] = metadata
+    table: ClassVar[Table] = notices
     per_aggregate: ClassVar[bool] = True  # a row per notice, from its own events
+    event_types: ClassVar[tuple[type, ...] | None] = (
+        Notice.Requested,
+        Notice.Claimed,
+        Notice.Sent,
+        Notice.Failed,
+    )
 
-    def project(self, domain_event: Any, conn: Connection) -> None:
-        key = str(domain_event.originator_id)
-        row = notices.c.notice_id == key
+    def key_of(self, domain_event: Any) -> str | None:
+        known = type(domain_event) in (self.event_types or ())
+        return str(domain_event.originator_id) if known else None
+
+    def apply(self, key: str, row: Row | None, domain_event: Any) -> Row | None:
         if isinstance(domain_event, Notice.Requested):
-            conn.execute(
-                notices.insert().values(
-                    notice_id=key,
-                    order_id=str(domain_event.order_id),
-                    template=domain_event.template,
-                    channel=domain_event.channel,
-                    status=NoticeStatus.REQUESTED.value,
-                    caused_by=str(domain_event.cause_id),
-                    requested_at=domain_event.timestamp,
-                    attempts=0,
-                )
-            )
-        elif isinstance(domain_event, Notice.Claimed):
-            values = {"status": NoticeStatus.CLAIMED.value, "claimed_at": domain_event.at}
-            conn.execute(notices.update().where(row).values(values))
+            if row is not None:
+                return None  # applied before
+            return {
+                **self.empty_row(),
+                "notice_id": key,
+                "order_id": str(domain_event.order_id),
+                "template": domain_event.template,
+                "channel": domain_event.channel,
+                "status": NoticeStatus.REQUESTED.value,
+                "caused_by": str(domain_event.cause_id),
+                "requested_at": domain_event.timestamp,
+                "attempts": 0,
+            }
+        if row is None:
+            return None  # a notice this model never saw requested: as an UPDATE would
+        if isinstance(domain_event, Notice.Claimed):
+            row.update(status=NoticeStatus.CLAIMED.value, claimed_at=domain_event.at)
         elif isinstance(domain_event, Notice.Sent):
-            values = {
-                "status": NoticeStatus.SENT.value,
-                "sent_at": domain_event.at,
-                "attempts": domain_event.attempts,
-            }
-            conn.execute(notices.update().where(row).values(values))
+            row.update(
+                status=NoticeStatus.SENT.value,
+                sent_at=domain_event.at,
+                attempts=domain_event.attempts,
+            )
         elif isinstance(domain_event, Notice.Failed):
-            values = {
-                "status": NoticeStatus.FAILED.value,
-                "failed_at": domain_event.at,
-                "attempts": domain_event.attempts,
-                "error": domain_event.error,
-            }
-            conn.execute(notices.update().where(row).values(values))
+            row.update(
+                status=NoticeStatus.FAILED.value,
+                failed_at=domain_event.at,
+                attempts=domain_event.attempts,
+                error=domain_event.error,
+            )
+        else:
+            return None
+        return row
 
 
 def list_notices(

@@ -2,9 +2,9 @@
 
 A rebuild inserts tens of thousands of rows per transaction; as INSERT statements
 (even pipelined) PostgreSQL plans and executes each one and the driver adapts each
-parameter in Python. `COPY ... FROM STDIN` streams them as one operation. Small
-batches (a live projection's), other databases, and rows that leave a column out (so
-that a Python-side column default applies) go through an ordinary executemany INSERT.
+parameter in Python. `COPY ... FROM STDIN` streams them as one operation. A few rows,
+other databases, and rows that leave a column out (so that a Python-side column default
+applies) go through an ordinary executemany INSERT.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, Table
 
-COPY_FROM_ROWS = 200
-"""Rows from which `insert_rows` copies rather than inserts on PostgreSQL."""
+COPY_FROM_ROWS = 10
+"""Rows from which `insert_rows` copies rather than inserts on PostgreSQL (measured on a
+notices table: even at 10 rows a COPY takes 0.59 ms, an executemany INSERT 0.74 ms)."""
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -3,8 +3,8 @@
 For read models that are all `per_aggregate` (each row follows one aggregate's events):
 the tables are reset, each worker, a forked process on connections of its own, projects
 the events of its share of the aggregates (`Projections.project_share`), and once every
-worker has finished the positions are recorded. Decoding and projecting are Python
-work bound to one core per process; shares use the others.
+worker has finished the lookup indexes are built and the positions recorded. Decoding
+and projecting are Python work bound to one core per process; shares use the others.
 
 While the workers run, the positions read `UNFINISHED_REBUILD`; a worker that fails fails
 the rebuild and its tables are emptied (positions 0). Should the whole rebuild die (a
@@ -20,10 +20,14 @@ import queue
 from multiprocessing.queues import Queue
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Index
+
 if TYPE_CHECKING:
     from orderflow_runtime.projections import BatchListener, Projections
 
 _POLL_S = 0.2
+_ENDED = -1
+"""The events-read field of a worker's last message, once its share is projected."""
 UNFINISHED_REBUILD = -1
 """The position of read models being rebuilt in shares: their tables are partly built, so
 whoever projects next starts them over."""
@@ -48,6 +52,9 @@ def rebuild_in_shares(
     """Reset, project `workers` shares in as many processes, record `stop`; events read."""
     projections.reset()
     projections.set_positions(UNFINISHED_REBUILD)  # until every share is done
+    deferred = _lookup_indexes(projections)
+    for index in deferred:
+        index.drop(projections.engine)
     context = multiprocessing.get_context("fork")  # the parent's modules, no re-import
     progress: Queue[tuple[int, int, int | str]] = context.Queue()
     processes = [
@@ -62,14 +69,23 @@ def rebuild_in_shares(
     for process in processes:
         process.start()
     positions, errors, total = [0] * workers, [], 0
+    ended: set[int] = set()
     try:
-        while any(p.is_alive() for p in processes) or not progress.empty():
+        # Until each worker said it ended (not until it exits: no poll's wait after the
+        # last message), or none is left alive to say so (killed).
+        while len(ended) < workers and (
+            any(p.is_alive() for p in processes) or not progress.empty()
+        ):
             try:
                 share, read, detail = progress.get(timeout=_POLL_S)
             except queue.Empty:
                 continue
             if isinstance(detail, str):
                 errors.append(f"share {share}: {detail}")
+                ended.add(share)
+                continue
+            if read == _ENDED:
+                ended.add(share)
                 continue
             total += read
             positions[share] = detail
@@ -86,8 +102,23 @@ def rebuild_in_shares(
     if errors or failed:
         projections.reset()  # no half-built table left (else the next catch-up resets it)
         raise RebuildWorkerError("; ".join(errors) or f"{', '.join(failed)} failed")
+    for index in deferred:
+        index.create(projections.engine)
     projections.set_positions(stop)
     return total
+
+
+def _lookup_indexes(projections: Projections) -> list[Index]:
+    """The read models' secondary indexes that do not enforce uniqueness: built once over
+    the finished tables instead of row by row (a rebuild killed before that resets the
+    tables, indexes included; so does a failed one)."""
+    return [
+        index
+        for model in projections.models
+        for table in model.metadata.sorted_tables
+        for index in sorted(table.indexes, key=lambda index: str(index.name))
+        if not index.unique
+    ]
 
 
 def _work(
@@ -113,7 +144,7 @@ def _work(
             recorder=recorder,
             on_batch=lambda read, position: progress.put((share, read, position)),
         )
-        progress.put((share, 0, stop))
+        progress.put((share, _ENDED, stop))
     except BaseException as error:
         progress.put((share, 0, repr(error)))
         raise

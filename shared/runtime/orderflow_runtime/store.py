@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Notification, ProcessRecor
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.sqlite import SQLiteProcessRecorder
 from eventsourcing.utils import Environment, get_topic
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from orderflow_runtime.settings import ServiceSettings
@@ -61,17 +62,21 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
             statement += SQL(" AND topic = ANY(%s)")
             params.append(list(topics))
         statement += SQL(" ORDER BY notification_id")
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
+        # Tuples in binary: no hex text for each event's state, no dict per row.
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, params, prepare=True, binary=True)
             return [
                 Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
+                    id=notification_id,
+                    originator_id=originator_id,
+                    originator_version=originator_version,
+                    topic=topic,
+                    state=state,
                 )
-                for row in curs.fetchall()
+                for notification_id, originator_id, originator_version, topic, state in curs
             ]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol
@@ -27,7 +27,9 @@ from eventsourcing.persistence import (
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
+    Transcoding,
     TranscodingNotRegisteredError,
+    UUIDAsHex,
     find_id_convertor,
 )
 from eventsourcing.utils import resolve_topic
@@ -35,8 +37,30 @@ from eventsourcing.utils import resolve_topic
 _CONTAINERS = (dict, list)
 
 
+class FastUUIDAsHex(UUIDAsHex):
+    """`UUIDAsHex`, decoding the 32 hex digits it writes without `UUID.__init__`'s
+    parsing of every spelling of a UUID (a third of the time of decoding an event)."""
+
+    def decode(self, data: str) -> UUID:
+        if type(data) is not str or len(data) != 32:
+            return super().decode(data)
+        uuid = _new_object(UUID)
+        _set_attribute(uuid, "int", int(data, 16))  # ValueError on a non-hex digit, as UUID
+        _set_attribute(uuid, "is_safe", SafeUUID.unknown)
+        return uuid
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
 class FastJSONTranscoder(JSONTranscoder):
     """`JSONTranscoder`'s format, with orjson doing the parsing and the writing."""
+
+    def register(self, transcoding: Transcoding) -> None:
+        if type(transcoding) is UUIDAsHex:
+            transcoding = FastUUIDAsHex()
+        super().register(transcoding)
 
     def encode(self, obj: Any) -> bytes:
         try:
@@ -98,9 +122,17 @@ class FastJSONTranscoder(JSONTranscoder):
             if transcoding is None:
                 return self._decode_obj(value)  # raises TranscodingNotRegisteredError
             return transcoding.decode(self._untag(value["_data_"]))
+        names = self.names
         for key, item in value.items():
             kind = type(item)
             if kind is dict:
+                # Inline, the usual tagged value (a UUID, a datetime): one call fewer each.
+                if len(item) == 2 and "_data_" in item:
+                    transcoding = names.get(item.get("_type_"))
+                    data = item["_data_"]
+                    if transcoding is not None and type(data) not in _CONTAINERS:
+                        value[key] = transcoding.decode(data)
+                        continue
                 value[key] = self._untag_dict(item)
             elif kind is list:
                 self._untag_list(item)
