@@ -68,9 +68,9 @@ class KeyedRowsModel(ReadModel):
         if conn.dialect.name == "postgresql" and len(new) + len(updated) >= COPY_FROM_ROWS:
             # Many rows (a rebuild's batch): the stored ones that changed are deleted in one
             # statement and copied back with the new ones, rather than updated one by one.
-            conn.execute(
-                table.delete().where(key_column == any_(self._keys_array())), {"keys": updated}
-            )
+            if updated:
+                delete = table.delete().where(key_column == any_(self._keys_array()))
+                conn.execute(delete, {"keys": updated})
             insert_rows(conn, table, new + [rows[key] for key in updated])
             return
         insert_rows(conn, table, new)

@@ -82,9 +82,9 @@ class ReadModel(ABC):
 
 
 def events_of(aggregate_class: type[Any]) -> tuple[type, ...]:
-    """Every event class `aggregate_class` defines (its `@event` methods, `Created`):
-    the `event_types` of a read model that follows each event of that aggregate, for
-    instance to move a version on."""
+    """Every event class `aggregate_class` defines itself (its `@event` methods, `Created`;
+    not those of a base aggregate): the `event_types` of a read model that follows each
+    event of that aggregate, for instance to move a version on."""
     base = aggregate_class.Event
     return tuple(
         value

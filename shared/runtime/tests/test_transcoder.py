@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 )
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
-from orderflow_runtime.transcoder import FastJSONTranscoder, FastMapper
+from orderflow_runtime.transcoder import FastJSONTranscoder, FastMapper, FastUUIDAsHex
 
 
 class Point:
@@ -124,6 +124,25 @@ class Kettle(Aggregate):
     @event(Boiled)
     def boil(self, degrees: int) -> None:
         self.degrees = degrees
+
+
+def test_uuids_decode_as_uuid_does() -> None:
+    _, fast = transcoders()
+    assert isinstance(fast.names["uuid_hex"], FastUUIDAsHex)  # registered in UUIDAsHex's place
+    for value in (uuid4(), UUID(int=0), UUID(int=2**128 - 1)):
+        decoded = fast.decode(fast.encode({"id": value}))["id"]
+        assert (decoded, hash(decoded), str(decoded), type(decoded)) == (
+            value,
+            hash(value),
+            str(value),
+            UUID,
+        )
+    written = uuid4()
+    for spelling in (str(written), "{" + str(written) + "}", written.hex.upper()):
+        assert fast.names["uuid_hex"].decode(spelling) == written  # other spellings: UUID's way
+    for bad in ("g" * 32, "abc", ""):
+        with pytest.raises(ValueError, match="badly formed hexadecimal UUID string"):
+            fast.names["uuid_hex"].decode(bad)
 
 
 def test_the_mapper_decodes_as_eventsourcings_does(tmp_path: Path) -> None:
