@@ -203,6 +203,7 @@ class ServiceRuntime:
             log_config=None,
             access_log=False,
             lifespan="off",
+            http="httptools",  # the C parser (llhttp); uvicorn's other, h11, is pure Python
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
