@@ -12,6 +12,8 @@ import contextlib
 import re
 import smtplib
 import ssl
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -26,6 +28,7 @@ from orderflow_notification.rendering import Rendered
 from orderflow_notification.settings import NotificationSettings
 
 _ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
+_MESSAGES_PER_SESSION = 100  # then a new connection: providers cap messages per session
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class DeliveryError(Exception):
 class Transport(Protocol):
     def send(self, outgoing: Outgoing) -> None: ...
 
+    def close(self) -> None:
+        """Release connections kept between sends (the dispatcher is stopping)."""
+
 
 def scrubbed(text: str, recipient: str) -> str:
     """An error text without the recipient (providers like to echo addresses)."""
@@ -57,9 +63,30 @@ def message_id(notice_id: UUID, domain: str) -> str:
     return f"<{notice_id}@{domain}>"
 
 
+@dataclass
+class _Session:
+    """An open SMTP connection, after EHLO (and STARTTLS, login), between messages."""
+
+    smtp: smtplib.SMTP
+    idle_since: float
+    sent: int = 0
+
+
+class _StaleSessionError(Exception):
+    """A kept connection the server had dropped before it took the envelope: nothing was
+    handed over, so the message goes again on a new connection at once."""
+
+
 class EmailTransport:
+    """SMTP, keeping connections open between messages: one per concurrent sender, each
+    closed after `smtp_keepalive_s` idle, `_MESSAGES_PER_SESSION` messages, or any error
+    (a session that failed mid-transaction is never reused). `smtp_keepalive_s` = 0: a
+    connection per message."""
+
     def __init__(self, settings: NotificationSettings) -> None:
         self._settings = settings
+        self._idle: list[_Session] = []
+        self._lock = threading.Lock()
 
     def build(self, outgoing: Outgoing) -> EmailMessage:
         message = EmailMessage(policy=SMTP)
@@ -74,26 +101,81 @@ class EmailTransport:
         return message
 
     def send(self, outgoing: Outgoing) -> None:
-        s, recipient = self._settings, outgoing.recipient
         data = self.build(outgoing).as_bytes()
+        kept = self._take()
+        if kept is not None:
+            try:
+                self._transact(kept, data, outgoing.recipient, kept=True)
+                return
+            except _StaleSessionError:
+                pass  # gone while idle: a new connection below
+        self._transact(self._open(outgoing.recipient), data, outgoing.recipient, kept=False)
+
+    def close(self) -> None:
+        """Quit every idle connection (the service is stopping)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for session in idle:
+            _quit(session.smtp)
+
+    def _transact(self, session: _Session, data: bytes, recipient: str, *, kept: bool) -> None:
+        """One message on `session`; the session goes back to the idle ones if it worked."""
+        smtp = session.smtp
+        try:
+            try:
+                self._envelope(smtp, recipient)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                if kept:
+                    raise _StaleSessionError from None
+                raise
+            except smtplib.SMTPResponseException as error:
+                if kept and error.smtp_code == 421:  # "closing the channel": idle too long
+                    raise _StaleSessionError from None
+                raise
+            self._hand_over(smtp, data, recipient)
+        except BaseException as error:
+            _quit(smtp)  # never reused after an error: it may be mid-transaction
+            if isinstance(error, OSError):
+                raise _delivery_error(error, recipient) from None
+            raise
+        session.sent += 1
+        self._give_back(session)
+
+    def _open(self, recipient: str) -> _Session:
+        s = self._settings
         try:
             smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
         except OSError as error:
             raise DeliveryError(_describe(error, recipient), transient=True) from None
         try:
             self._handshake(smtp)
-            self._envelope(smtp, recipient)
-            self._hand_over(smtp, data, recipient)
-        except smtplib.SMTPResponseException as error:  # an explicit refusal: not accepted
-            transient = 400 <= error.smtp_code < 500
-            raise DeliveryError(_describe(error, recipient), transient=transient) from None
-        except smtplib.SMTPNotSupportedError as error:  # e.g. no STARTTLS: retrying won't help
-            raise DeliveryError(_describe(error, recipient), transient=False) from None
-        except OSError as error:  # refused, timed out, disconnected before the message
-            raise DeliveryError(_describe(error, recipient), transient=True) from None
+        except OSError as error:
+            _quit(smtp)
+            raise _delivery_error(error, recipient) from None
+        return _Session(smtp, time.monotonic())
+
+    def _take(self) -> _Session | None:
+        """The most recently used idle session still young enough, if any."""
+        now, expired = time.monotonic(), []
+        try:
+            with self._lock:
+                while self._idle:
+                    session = self._idle.pop()
+                    if now - session.idle_since < self._settings.smtp_keepalive_s:
+                        return session
+                    expired.append(session)
+                return None
         finally:
-            with contextlib.suppress(Exception):
-                smtp.quit()
+            for session in expired:
+                _quit(session.smtp)
+
+    def _give_back(self, session: _Session) -> None:
+        if self._settings.smtp_keepalive_s <= 0 or session.sent >= _MESSAGES_PER_SESSION:
+            _quit(session.smtp)
+            return
+        session.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.append(session)
 
     def _handshake(self, smtp: smtplib.SMTP) -> None:
         s = self._settings
@@ -129,7 +211,12 @@ class SmsTransport:
     def __init__(self, settings: NotificationSettings, client: httpx.Client | None = None) -> None:
         assert settings.sms_webhook_url is not None
         self._url = settings.sms_webhook_url
+        self._owns_client = client is None
         self._client = client or httpx.Client(timeout=settings.sms_timeout_s)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
 
     def send(self, outgoing: Outgoing) -> None:
         body = {"to": outgoing.recipient, "text": outgoing.message.sms}
@@ -146,6 +233,23 @@ class SmsTransport:
             transient = response.status_code in (429, 503)
             error_text = f"SMS webhook answered HTTP {response.status_code}"
             raise DeliveryError(error_text, transient=transient)
+
+
+def _delivery_error(error: OSError, recipient: str) -> DeliveryError:
+    """What an SMTP error means for trying again (before the message was handed over)."""
+    if isinstance(error, smtplib.SMTPResponseException):  # an explicit refusal
+        return DeliveryError(_describe(error, recipient), transient=400 <= error.smtp_code < 500)
+    if isinstance(error, smtplib.SMTPNotSupportedError):  # e.g. no STARTTLS: retrying won't help
+        return DeliveryError(_describe(error, recipient), transient=False)
+    # refused, timed out, disconnected before the message
+    return DeliveryError(_describe(error, recipient), transient=True)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(Exception):
+        smtp.quit()
+    with contextlib.suppress(Exception):
+        smtp.close()
 
 
 def _describe(error: BaseException, recipient: str) -> str:

@@ -61,6 +61,13 @@ class Dispatcher:
             loop.call_soon_threadsafe(self._wake.set)
 
         self.app.on_saved(wake)
+        try:
+            await self._dispatch_until(stop)
+        finally:
+            for transport in self.transports.values():
+                transport.close()
+
+    async def _dispatch_until(self, stop: asyncio.Event) -> None:
         recovered, delay = False, 0.1
         while not stop.is_set():
             self._wake.clear()

@@ -25,6 +25,12 @@ class NotificationSettings(ServiceSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade the connection (STARTTLS).")
     smtp_timeout_s: float = Field(default=10.0, gt=0, description="SMTP socket timeout.")
+    smtp_keepalive_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long an idle SMTP connection is kept for the next email (0: a "
+        "connection per email).",
+    )
 
     sms_webhook_url: str | None = Field(
         default=None,

@@ -113,12 +113,16 @@ class FakeTransport:
     errors: list[Exception] = field(default_factory=list)
     sent: list[Outgoing] = field(default_factory=list)
     calls: int = 0
+    closed: bool = False
 
     def send(self, outgoing: Outgoing) -> None:
         self.calls += 1
         if self.errors:
             raise self.errors.pop(0)
         self.sent.append(outgoing)
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @pytest.fixture
@@ -146,15 +150,34 @@ def dispatcher(
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that keeps what it receives, or refuses on request."""
 
-    def __init__(self) -> None:
+    def __init__(self, idle_timeout_s: float = 300.0) -> None:
         self.messages: list[Message] = []
         self.recipients: list[list[str]] = []
         self.rcpt_reply: str | None = None
+        self.sessions = 0  # EHLOs: one per connection
+        self.quits = 0
         self._lock = threading.Lock()
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port: int = sock.getsockname()[1]
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, timeout=idle_timeout_s
+        )
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        with self._lock:
+            self.sessions += 1
+        return responses
+
+    async def handle_QUIT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:
+        with self._lock:
+            self.quits += 1
+        return "221 Bye"
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -17,6 +19,8 @@ from orderflow_notification.channels import (
 )
 from orderflow_notification.rendering import Rendered
 from orderflow_notification.settings import NotificationSettings
+
+from .conftest import SmtpSink
 
 MESSAGE = Rendered(
     subject="Your order 0B8E6F3E is confirmed",
@@ -64,6 +68,78 @@ def test_a_refused_recipient_is_transient_or_not_by_its_code(
     assert reply.split()[0] in str(raised.value)
     assert "ada@example.com" not in str(raised.value)
     assert smtp.messages == []
+
+
+def send_to(transport: EmailTransport, recipient: str = "ada@example.com") -> None:
+    transport.send(Outgoing(uuid4(), recipient, MESSAGE))
+
+
+def test_emails_share_a_kept_connection_until_close(
+    settings: NotificationSettings, smtp: Any
+) -> None:
+    transport = EmailTransport(email_settings(settings, smtp.port))
+    for _ in range(3):
+        send_to(transport)
+    assert (len(smtp.messages), smtp.sessions, smtp.quits) == (3, 1, 0)
+    transport.close()
+    wait_for(lambda: smtp.quits == 1)
+
+
+def test_a_connection_per_email_when_keepalive_is_zero(
+    settings: NotificationSettings, smtp: Any
+) -> None:
+    keepalive_off = email_settings(settings, smtp.port).model_copy(update={"smtp_keepalive_s": 0})
+    transport = EmailTransport(keepalive_off)
+    send_to(transport)
+    send_to(transport)
+    assert (len(smtp.messages), smtp.sessions) == (2, 2)
+    wait_for(lambda: smtp.quits == 2)
+
+
+def test_an_idle_connection_past_keepalive_is_quit_and_replaced(
+    settings: NotificationSettings, smtp: Any
+) -> None:
+    short = email_settings(settings, smtp.port).model_copy(update={"smtp_keepalive_s": 0.05})
+    transport = EmailTransport(short)
+    send_to(transport)
+    time.sleep(0.1)
+    send_to(transport)
+    assert (len(smtp.messages), smtp.sessions) == (2, 2)
+    wait_for(lambda: smtp.quits == 1)
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_an_error(
+    settings: NotificationSettings,
+) -> None:
+    impatient = SmtpSink(idle_timeout_s=0.1).start()  # closes a connection idle for 0.1 s
+    try:
+        transport = EmailTransport(email_settings(settings, impatient.port))
+        send_to(transport)
+        time.sleep(0.3)  # the kept connection is closed under the transport
+        send_to(transport)
+        assert (len(impatient.messages), impatient.sessions) == (2, 2)
+    finally:
+        impatient.stop()
+
+
+def test_a_refused_email_does_not_leave_its_connection_for_the_next(
+    settings: NotificationSettings, smtp: Any
+) -> None:
+    transport = EmailTransport(email_settings(settings, smtp.port))
+    smtp.rcpt_reply = "550 unknown <ada@example.com>"
+    with pytest.raises(DeliveryError):
+        send_to(transport)
+    smtp.rcpt_reply = None
+    send_to(transport)
+    assert (len(smtp.messages), smtp.sessions) == (1, 2)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    """The sink counts in its own thread: give it a moment."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
 
 
 def test_no_server_is_a_transient_error(settings: NotificationSettings) -> None:

@@ -248,3 +248,23 @@ async def test_the_loop_survives_failures_and_keeps_sending(
     # Then it went on after the failure and sent the notice
     assert calls["n"] >= 2
     assert len(email_transport.sent) == 1
+
+
+def test_the_transports_close_when_the_dispatcher_stops(
+    dispatcher: Dispatcher, deliver: Any, make: Any, email_transport: Any
+) -> None:
+    deliver(make(OrderPlaced, uuid4()))
+
+    async def run_until_sent() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        for _ in range(1000):  # up to 10 s
+            if email_transport.sent:
+                break
+            await asyncio.sleep(0.01)
+        assert not email_transport.closed  # kept open while dispatching
+        stop.set()
+        await asyncio.wait_for(running, 10)
+
+    asyncio.run(run_until_sent())
+    assert email_transport.closed
