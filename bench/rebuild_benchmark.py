@@ -51,7 +51,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from orderflow_cart.application import CartApplication
+from orderflow_cart.application import CartApplication, line_record
 from orderflow_cart.domain import Cart
 from orderflow_cart.main import build as build_cart
 from orderflow_cart.order import Fact, Order
@@ -366,17 +366,7 @@ def _checkout(
         order_id=order_id,
         cart_id=cart.id,
         customer_email=f"customer{number % 5000}@example.com",
-        lines=[
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price.amount,
-                "attributes": dict(line.attributes),
-                "weight_grams": line.weight_grams,
-            }
-            for line in quote.lines
-        ],
+        lines=[line_record(line) for line in quote.lines],
         currency=currency,
         subtotal=quote.subtotal.amount,
         shipping_fee=quote.shipping_fee.amount,
@@ -559,13 +549,7 @@ def fill_fulfillment(spec: ServiceSpec, events: int, settings: FulfillmentSettin
     dispatched by the service's own dispatcher (sandbox carriers); returns seconds."""
     started = time.perf_counter()
     rng = random.Random(SEED)
-    dispatcher = Dispatcher(
-        settings.carriers,
-        warehouse_country=settings.warehouse_country,
-        currency=settings.shipping_currency,
-        packaging_grams=settings.packaging_grams,
-        fallback_item_grams=settings.fallback_item_grams,
-    )
+    dispatcher = Dispatcher.from_settings(settings)
     weights: dict[str, int | None] = dict(catalog())
     products = [FulfillmentProduct(sku, grams) for sku, grams in catalog()]
     _save(spec, products)

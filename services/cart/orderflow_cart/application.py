@@ -115,7 +115,7 @@ class CartApplication(EventStoreApplication):
             order_id=order_id,
             cart_id=cart.id,
             customer_email=details.email,
-            lines=[_line_record(line) for line in quote.lines],
+            lines=[line_record(line) for line in quote.lines],
             currency=self.rules.currency,
             subtotal=quote.subtotal.amount,
             shipping_fee=quote.shipping_fee.amount,
@@ -210,7 +210,8 @@ class CartApplication(EventStoreApplication):
         return aggregate if isinstance(aggregate, kind) else None
 
 
-def _line_record(line: PricedLine) -> dict[str, Any]:
+def line_record(line: PricedLine) -> dict[str, Any]:
+    """An order line as `Order.Placed` stores it."""
     return {
         "sku": line.sku,
         "name": line.name,

@@ -15,6 +15,7 @@ from orderflow_runtime.logs import get_logger
 
 from orderflow_fulfillment.domain import NAMESPACE, Lines, Shipment, ShipmentStateError
 from orderflow_fulfillment.rates import CarrierRates, Quote, cheapest, zone_of
+from orderflow_fulfillment.settings import FulfillmentSettings
 
 log = get_logger(__name__)
 
@@ -93,6 +94,16 @@ class Dispatcher:
         self._warehouse = warehouse_country
         self._packaging = packaging_grams
         self._fallback = fallback_item_grams
+
+    @classmethod
+    def from_settings(cls, settings: FulfillmentSettings) -> Dispatcher:
+        return cls(
+            settings.carriers,
+            warehouse_country=settings.warehouse_country,
+            currency=settings.shipping_currency,
+            packaging_grams=settings.packaging_grams,
+            fallback_item_grams=settings.fallback_item_grams,
+        )
 
     @property
     def carrier_names(self) -> list[str]:

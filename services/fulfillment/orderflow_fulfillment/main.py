@@ -34,13 +34,7 @@ def build(settings: ServiceSettings) -> ServiceSpec:
     projections = Projections(
         app, [ShipmentsReadModel(), ReturnsReadModel()], read_model_engine(settings)
     )
-    dispatcher = Dispatcher(
-        settings.carriers,
-        warehouse_country=settings.warehouse_country,
-        currency=settings.shipping_currency,
-        packaging_grams=settings.packaging_grams,
-        fallback_item_grams=settings.fallback_item_grams,
-    )
+    dispatcher = Dispatcher.from_settings(settings)
     deliveries = SandboxDeliveries(
         projections.engine,
         base_url=own_url(settings),
