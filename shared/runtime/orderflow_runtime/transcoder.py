@@ -127,17 +127,9 @@ class FastJSONTranscoder(JSONTranscoder):
             if transcoding is None:
                 return self._decode_obj(value)  # raises TranscodingNotRegisteredError
             return transcoding.decode(self._untag(value["_data_"]))
-        names = self.names
         for key, item in value.items():
             kind = type(item)
             if kind is dict:
-                # Inline, the usual tagged value (a UUID, a datetime): one call fewer each.
-                if len(item) == 2 and "_data_" in item:
-                    transcoding = names.get(item.get("_type_"))
-                    data = item["_data_"]
-                    if transcoding is not None and type(data) not in _CONTAINERS:
-                        value[key] = transcoding.decode(data)
-                        continue
                 value[key] = self._untag_dict(item)
             elif kind is list:
                 self._untag_list(item)
