@@ -67,6 +67,8 @@ class OutboxRelay:
         self._saved_at = -float("inf")
         self._store_id: str | None = None
         self._wake = asyncio.Event()
+        self._at_head = False
+        """Whether the last batch read to the end of the log (fewer than `batch_size`)."""
         self.published = 0
         self.consecutive_failures = 0
 
@@ -99,7 +101,9 @@ class OutboxRelay:
                 await sleep_unless(stop, delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            if published == 0:
+            if published == 0 or self._at_head:
+                # At the head: a save since the read set the wake (read again at once);
+                # else wait for one, or for the poll that finds other replicas' saves.
                 await self._save_due_position()
                 await sleep_unless(stop, self._idle_poll_s, self._wake)
         await self._save_position_on_stop()
@@ -129,7 +133,9 @@ class OutboxRelay:
             self._position = await asyncio.to_thread(self._app.position, RELAY_TRACKING_NAME)
             self._saved_position = self._position
         start = self._position
-        last_id, records = await asyncio.to_thread(self._read_batch, start, self._store_id)
+        last_id, records, self._at_head = await asyncio.to_thread(
+            self._read_batch, start, self._store_id
+        )
         if last_id == start:
             RELAY_BACKLOG.labels(self._service).set(0)
             return 0
@@ -151,7 +157,9 @@ class OutboxRelay:
             EVENTS_PUBLISHED.labels(self._service, _header(record, "ce_type")).inc()
         return last_id - start
 
-    def _read_batch(self, after: int, store_id: str) -> tuple[int, list[KafkaRecord]]:
+    def _read_batch(self, after: int, store_id: str) -> tuple[int, list[KafkaRecord], bool]:
+        """The records of the stored events after `after`: (last id read, records, whether
+        the read reached the end of the log)."""
         recorder = self._app.process_recorder
         notifications = recorder.select_notifications(
             start=after, limit=self._batch_size, inclusive_of_start=False
@@ -180,12 +188,13 @@ class OutboxRelay:
                     storeid=store_id,
                 )
             )
-        if len(notifications) < self._batch_size:
+        at_head = len(notifications) < self._batch_size
+        if at_head:
             RELAY_BACKLOG.labels(self._service).set(0)  # read to the end: no query needed
         else:
             backlog = (recorder.max_notification_id() or 0) - last_id
             RELAY_BACKLOG.labels(self._service).set(backlog)
-        return last_id, records
+        return last_id, records, at_head
 
 
 def _header(record: KafkaRecord, name: str) -> str:

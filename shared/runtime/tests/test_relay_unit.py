@@ -359,3 +359,59 @@ async def test_a_restart_after_an_unsaved_position_publishes_again_never_skips(
     restarted = StubProducer()
     assert await relay_of(source, restarted).publish_next_batch() == 2
     assert [s.sequence for s in restarted.sent] == [4, 5]  # again, for consumers to drop
+
+
+async def test_a_read_that_reached_the_head_waits_for_the_next_save_not_another_read(
+    source: ProbeSource, producer: StubProducer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a running relay (long idle poll) that counts its reads of the log
+    recorder = source.process_recorder
+    reads: list[int] = []
+    select = recorder.select_notifications
+
+    def counted(*args: object, **kwargs: object) -> object:
+        reads.append(1)
+        return select(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(recorder, "select_notifications", counted)
+    source.place(2)
+    relay = OutboxRelay(source, to_integration, producer, idle_poll_s=60)  # type: ignore[arg-type]
+    source.on_saved(relay.wake)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+
+    async def settled(sent: int) -> None:
+        for _ in range(200):
+            if len(producer.sent) == sent:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # time for a needless read to show
+
+    # When it publishes what is stored, then a save wakes it once
+    await settled(2)
+    first = len(reads)
+    source.place(1)
+    await settled(3)
+    stop.set()
+    await asyncio.wait_for(running, timeout=2)
+
+    # Then each time one read covered everything: it did not read the log again to
+    # find it empty
+    assert [s.sequence for s in producer.sent] == [1, 2, 3]
+    assert (first, len(reads)) == (1, 2)
+
+
+async def test_a_full_batch_is_followed_by_the_next_without_waiting(
+    source: ProbeSource, producer: StubProducer
+) -> None:
+    source.place(3, per_transaction=1)
+    relay = OutboxRelay(source, to_integration, producer, batch_size=1, idle_poll_s=60)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    for _ in range(100):
+        if len(producer.sent) == 3:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, timeout=2)
+    assert [s.sequence for s in producer.sent] == [1, 2, 3]  # no 60 s poll in between
