@@ -5,7 +5,7 @@ Not a test: it prints figures and writes bench/results/latest.json and latest.pn
 Kafka and PostgreSQL (fsync on) from `Infrastructure`; the six services as separate
 processes (`LOG_LEVEL=WARNING`, each on its own database; fulfillment's sandbox carrier
 delivers `--delivery-delay` seconds after shipping; notification mails an SMTP sink on
-loopback). The catalog is seeded with ample stock. Then customers (httpx.AsyncClient,
+loopback). The catalog is seeded with ample stock. Then customers (aiohttp,
 one connection pool) go through the whole flow - open a cart, add one to three products,
 check out with an approved card - at each offered rate of `--rates` for `--seconds`
 (open loop), then `--customers` of them back to back for `--seconds` (maximum

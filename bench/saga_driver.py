@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
 from orderflow_devinfra.sample_shop import ADDRESSES, CATALOG, LIMITED_SKU
 
 SKUS = [row[0] for row in CATALOG if row[0] != LIMITED_SKU]
@@ -46,17 +46,22 @@ class Load:
 
 
 class Customers:
+    """The customers' HTTP client: aiohttp, whose pooled connections cost the driver a
+    fraction of httpx's CPU under many concurrent requests (encode/httpx#3215), CPU the
+    shop under test shares on this machine. Created inside the running event loop."""
+
     def __init__(self, cart_url: str, connections: int, seed: int = 7) -> None:
-        self.http = httpx.AsyncClient(
+        self.http = aiohttp.ClientSession(
             base_url=cart_url,
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            timeout=httpx.Timeout(60.0, pool=None),
+            connector=aiohttp.TCPConnector(limit=connections),
+            timeout=aiohttp.ClientTimeout(total=60.0),
+            raise_for_status=True,
         )
         self.rng = random.Random(seed)
         self.number = 0
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.http.close()
 
     async def checkout(self, load: Load) -> None:
         """One customer's whole flow; the accepted order lands in `load.accepted`."""
@@ -73,23 +78,21 @@ class Customers:
         began = time.perf_counter()
         step = "create"
         try:
-            created = await self.http.post("/carts")
-            created.raise_for_status()
-            cart_id = created.json()["cart_id"]
+            async with self.http.post("/carts") as created:
+                cart_id = (await created.json())["cart_id"]
             step = "add"
             for sku, quantity in basket.items():
-                added = await self.http.post(
-                    f"/carts/{cart_id}/items", json={"sku": sku, "quantity": quantity}
-                )
-                added.raise_for_status()
+                line = {"sku": sku, "quantity": quantity}
+                async with self.http.post(f"/carts/{cart_id}/items", json=line) as added:
+                    await added.read()
             step = "checkout"
-            placed = await self.http.post(f"/carts/{cart_id}/checkout", json=body)
-            placed.raise_for_status()
+            async with self.http.post(f"/carts/{cart_id}/checkout", json=body) as placed:
+                order_id = (await placed.json())["order_id"]
             accepted_at = time.time()
-            load.accepted[placed.json()["order_id"]] = accepted_at
+            load.accepted[order_id] = accepted_at
             load.flow_s.append(time.perf_counter() - began)
-        except httpx.HTTPError as error:
-            status = getattr(getattr(error, "response", None), "status_code", None)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            status = getattr(error, "status", None)
             key = f"{step}: {status or type(error).__name__}"
             load.errors[key] = load.errors.get(key, 0) + 1
 
