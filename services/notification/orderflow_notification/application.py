@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,16 @@ class ClaimedNotice:
     channel: str
     recipient: str
     context: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """How sending a claimed notice went: `error` None means sent."""
+
+    notice_id: UUID
+    attempts: int
+    error: str | None
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -55,26 +66,43 @@ class NotificationApplication(EventStoreApplication):
             self.save(notice)
         except IntegrityError:  # claimed by someone else meanwhile (or our cache was stale)
             return None
-        return ClaimedNotice(
-            notice.id,
-            notice.order_id,
-            notice.template,
-            notice.channel,
-            notice.recipient,
-            notice.context,
-        )
+        return _claimed(notice)
 
-    def record_sent(self, notice_id: UUID, attempts: int, at: datetime) -> None:
-        notice = self._existing(notice_id)
-        with self._context(notice):
-            notice.mark_sent(attempts, at)
-        self.save(notice)
+    def claim_all(self, notice_ids: Sequence[UUID], at: datetime) -> list[ClaimedNotice]:
+        """Claim requested notices in one transaction; those not ours to send are left out.
 
-    def record_failed(self, notice_id: UUID, error: str, attempts: int, at: datetime) -> None:
-        notice = self._existing(notice_id)
-        with self._context(notice):
-            notice.mark_failed(error, attempts, at)
-        self.save(notice)
+        If another dispatcher claimed one of them meanwhile, the whole save is a version
+        conflict: then each is claimed on its own, as `claim` does.
+        """
+        notices = [
+            notice
+            for notice in map(self._notice, notice_ids)
+            if notice is not None and notice.status == NoticeStatus.REQUESTED
+        ]
+        if not notices:
+            return []
+        for notice in notices:
+            with self._context(notice):
+                notice.claim(at)
+        try:
+            self.save(*notices)
+        except IntegrityError:  # the cached copies are forgotten: each claim reloads
+            return [claimed for i in notice_ids if (claimed := self.claim(i, at)) is not None]
+        return [_claimed(notice) for notice in notices]
+
+    def record_outcomes(self, outcomes: Sequence[SendOutcome]) -> None:
+        """Record how sending went for claimed notices, in one transaction."""
+        notices = []
+        for outcome in outcomes:
+            notice = self._existing(outcome.notice_id)
+            with self._context(notice):
+                if outcome.error is None:
+                    notice.mark_sent(outcome.attempts, outcome.at)
+                else:
+                    notice.mark_failed(outcome.error, outcome.attempts, outcome.at)
+            notices.append(notice)
+        if notices:
+            self.save(*notices)
 
     def abandon_claim(self, notice_id: UUID, at: datetime) -> bool:
         """A claim left by an earlier run: failed with an unknown outcome, never re-sent."""
@@ -111,3 +139,14 @@ class NotificationApplication(EventStoreApplication):
         """What the relay puts in the published event's causation headers."""
         context = EventContext(str(notice.cause_id), str(notice.order_id), notice.traceparent)
         return event_context(context)
+
+
+def _claimed(notice: Notice) -> ClaimedNotice:
+    return ClaimedNotice(
+        notice.id,
+        notice.order_id,
+        notice.template,
+        notice.channel,
+        notice.recipient,
+        notice.context,
+    )

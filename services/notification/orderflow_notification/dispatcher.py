@@ -1,7 +1,8 @@
 """The dispatcher: sends requested notices, at most once each, next to the inbox.
 
-For each pending notice: commit `Claimed` (its own transaction) -> render and send
-(retrying transient errors a bounded number of times) -> commit `Sent` or `Failed`.
+For each pending notice: commit `Claimed` -> render and send (retrying transient errors a
+bounded number of times) -> commit `Sent` or `Failed`; the notices of a wave (one per
+order, up to `dispatch_concurrency`) share their claim and their outcome transactions.
 A notice still claimed when the service starts was being sent when the previous run
 stopped: its outcome is unknown, so it is marked failed, never sent again.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from uuid import UUID
@@ -19,7 +21,11 @@ from orderflow_runtime.projections import Projections
 from orderflow_runtime.waiting import sleep_unless
 from prometheus_client import Counter
 
-from orderflow_notification.application import ClaimedNotice, NotificationApplication
+from orderflow_notification.application import (
+    ClaimedNotice,
+    NotificationApplication,
+    SendOutcome,
+)
 from orderflow_notification.channels import DeliveryError, Outgoing, Transport, scrubbed
 from orderflow_notification.domain import NoticeStatus
 from orderflow_notification.projections import NoticeRow, list_notices
@@ -110,43 +116,44 @@ class Dispatcher:
         )
 
     async def dispatch_pending(self, stop: asyncio.Event) -> int:
-        """One round: each order's notices in request order, several orders at once."""
+        """One round, in waves; returns how many pending notices it found.
+
+        A wave takes the next notice of up to `dispatch_concurrency` orders (round robin
+        over the orders found), claims them in one transaction, sends them at the same
+        time and records their outcomes in one transaction. So each order's notices go
+        out one at a time in request order, and at most `dispatch_concurrency` notices
+        are claimed but not yet sent when the service dies. A wave waits for its slowest
+        send (retries included) before the next one starts.
+        """
         rows = await asyncio.to_thread(self.pending)
-        by_order: dict[UUID, list[UUID]] = {}
+        by_order: dict[UUID, deque[UUID]] = {}
         for row in rows:
-            by_order.setdefault(row.order_id, []).append(row.notice_id)
-        gate = asyncio.Semaphore(self.settings.dispatch_concurrency)
-
-        async def dispatch_order(notice_ids: list[UUID]) -> None:
-            async with gate:
-                for notice_id in notice_ids:
-                    if stop.is_set():
-                        return
-                    await asyncio.to_thread(self.dispatch, notice_id)
-
-        results = await asyncio.gather(
-            *(dispatch_order(ids) for ids in by_order.values()), return_exceptions=True
-        )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise errors[0]
+            by_order.setdefault(row.order_id, deque()).append(row.notice_id)
+        turns, size = deque(by_order.values()), self.settings.dispatch_concurrency
+        while turns and not stop.is_set():
+            wave = [turns.popleft() for _ in range(min(len(turns), size))]
+            await self.dispatch_wave([notices.popleft() for notices in wave])
+            turns.extend(notices for notices in wave if notices)
         return len(rows)
 
-    def dispatch(self, notice_id: UUID) -> None:
-        """Claim, send, record. A notice someone else claimed is left alone."""
-        claimed = self.app.claim(notice_id, self.clock())
-        if claimed is None:
-            return
-        with bound_contextvars(order_id=str(claimed.order_id), notice_id=str(notice_id)):
+    async def dispatch_wave(self, notice_ids: list[UUID]) -> None:
+        """Claim, send, record a wave of notices (of different orders). A notice someone
+        else claimed is left alone."""
+        claimed = await asyncio.to_thread(self.app.claim_all, notice_ids, self.clock())
+        outcomes = await asyncio.gather(*(asyncio.to_thread(self.send, c) for c in claimed))
+        if outcomes:
+            await asyncio.to_thread(self._record, lambda: self.app.record_outcomes(outcomes))
+
+    def send(self, claimed: ClaimedNotice) -> SendOutcome:
+        """Deliver a claimed notice; how it went, to be recorded."""
+        with bound_contextvars(order_id=str(claimed.order_id), notice_id=str(claimed.id)):
             attempts, error = self.deliver(claimed)
             if error is None:
-                self._record(lambda: self.app.record_sent(notice_id, attempts, self.clock()))
                 log.info("notice sent", template=claimed.template, channel=claimed.channel)
             else:
-                failed_at = self.clock()
-                self._record(lambda: self.app.record_failed(notice_id, error, attempts, failed_at))
                 log.warning("notice failed", template=claimed.template, error=error)
-            NOTICES.labels(claimed.channel, "sent" if error is None else "failed").inc()
+        NOTICES.labels(claimed.channel, "sent" if error is None else "failed").inc()
+        return SendOutcome(claimed.id, attempts, error, self.clock())
 
     def deliver(self, claimed: ClaimedNotice) -> tuple[int, str | None]:
         """Send with bounded retries of transient errors; (attempts, error or None)."""

@@ -8,12 +8,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from orderflow_events import NotificationFailed, NotificationSent, OrderPlaced, Shipped
+from orderflow_notification import content
 from orderflow_notification.application import NotificationApplication
-from orderflow_notification.channels import DeliveryError
+from orderflow_notification.channels import DeliveryError, Outgoing
 from orderflow_notification.dispatcher import Dispatcher
 from orderflow_notification.domain import UNKNOWN_OUTCOME, Notice, NoticeStatus, notice_id
 from orderflow_notification.mapping import to_integration
+from orderflow_notification.projections import list_notices
 from orderflow_notification.settings import NotificationSettings
+from orderflow_runtime.projections import Projections
 
 
 def confirmation(app: NotificationApplication, order_id: UUID, channel: str = "email") -> Notice:
@@ -268,3 +271,98 @@ def test_the_transports_close_when_the_dispatcher_stops(
 
     asyncio.run(run_until_sent())
     assert email_transport.closed
+
+
+def test_a_wave_shares_one_claim_and_one_outcome_transaction(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given confirmations of three orders, with room for four at once
+    for _ in range(3):
+        deliver(make(OrderPlaced, uuid4()))
+    saves: list[int] = []
+    save = app.save
+
+    def counted(*objs: Any, **kwargs: Any) -> Any:
+        saves.append(len(objs))
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", counted)
+
+    # When one round dispatches them
+    assert run_round(dispatcher) == 3
+
+    # Then one save claimed all three and one recorded how each went
+    assert saves == [3, 3]
+    assert len(email_transport.sent) == 3
+    assert [type(e) for e in published(app)] == [NotificationSent] * 3
+
+
+def test_each_orders_notices_go_in_request_order_and_at_most_a_wave_is_claimed_unsent(
+    app: NotificationApplication,
+    projections: Projections,
+    settings: NotificationSettings,
+    deliver: Any,
+    make: Any,
+) -> None:
+    # Given three orders, the first with a confirmation and a shipping notice
+    first, second, third = uuid4(), uuid4(), uuid4()
+    for order_id in (first, second, third):
+        deliver(make(OrderPlaced, order_id))
+    deliver(make(Shipped, first))
+    sent: list[UUID] = []
+    claimed_unsent: list[int] = []
+
+    class Watching:
+        """Notes, at each send, how many notices are claimed and not yet recorded."""
+
+        def send(self, outgoing: Outgoing) -> None:
+            projections.catch_up()
+            claimed = list_notices(projections.engine, status=NoticeStatus.CLAIMED)
+            claimed_unsent.append(len(claimed) - len(sent))
+            sent.append(outgoing.notice_id)
+
+        def close(self) -> None:
+            pass
+
+    settings = settings.model_copy(update={"dispatch_concurrency": 2})
+    dispatcher = Dispatcher(app, projections, {"email": Watching()}, settings)
+
+    # When one round dispatches them, two at a time
+    assert run_round(dispatcher) == 4
+
+    # Then the first order's confirmation went before its shipping notice, and never
+    # more than two notices were claimed without an outcome
+    assert len(sent) == 4
+    assert sent.index(notice_id(first, "order_confirmation", "email")) < sent.index(
+        notice_id(first, content.SHIPPING_CONFIRMATION, "email")
+    )
+    assert max(claimed_unsent) <= 2
+
+
+def test_a_wave_leaves_out_a_notice_a_rival_claimed_and_claims_the_rest(
+    app: NotificationApplication, settings: NotificationSettings, deliver: Any, make: Any
+) -> None:
+    # Given three requested confirmations, all cached as requested by our application
+    ids = []
+    for _ in range(3):
+        order_id = uuid4()
+        deliver(make(OrderPlaced, order_id))
+        ids.append(notice_id(order_id, "order_confirmation", "email"))
+    for id_ in ids:
+        app.repository.get(id_)
+    rival = NotificationApplication(settings)
+    try:
+        # When a rival claims the second before our wave does
+        assert rival.claim(ids[1], datetime.now(UTC)) is not None
+        claimed = app.claim_all(ids, datetime.now(UTC))
+    finally:
+        rival.close()
+
+    # Then the version conflict makes each claim on its own: ours are the other two
+    assert [c.id for c in claimed] == [ids[0], ids[2]]
+    assert app.repository.get(ids[1]).status == NoticeStatus.CLAIMED
