@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.middleware.base import RequestResponseEndpoint
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderflow_runtime.context import EventContext, event_context
 from orderflow_runtime.logs import get_logger
@@ -61,14 +62,31 @@ def span(name: str, parent: str | None, kind: SpanKind, **attributes: str) -> It
 def install_request_tracing(api: FastAPI) -> None:
     """Each request in a server span (continuing a caller's `traceparent`); events it causes
     carry that span as their parent."""
+    api.add_middleware(RequestTracing)
 
-    @api.middleware("http")
-    async def trace_request(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        name = f"{request.method} {request.url.path}"
+
+class RequestTracing:
+    """ASGI middleware for `install_request_tracing`; the response names its span in a
+    `traceparent` header. Plain ASGI: Starlette's `BaseHTTPMiddleware` ran each request's
+    endpoint in a task group of its own, CPU the busiest service paid on every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        name = f"{scope['method']} {scope['path']}"
+        caller = Headers(scope=scope).get("traceparent")
         with (
-            span(name, request.headers.get("traceparent"), SpanKind.SERVER) as traceparent,
+            span(name, caller, SpanKind.SERVER) as traceparent,
             event_context(EventContext(traceparent=traceparent)),
         ):
-            response = await call_next(request)
-            response.headers["traceparent"] = traceparent
-            return response
+
+            async def send_naming_the_span(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    MutableHeaders(scope=message)["traceparent"] = traceparent
+                await send(message)
+
+            await self.app(scope, receive, send_naming_the_span)

@@ -1,0 +1,52 @@
+"""Request tracing: each HTTP request is a server span, named in the response, and the
+events an endpoint causes carry it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from orderflow_runtime.context import current_context
+from orderflow_runtime.tracing import configure_tracing, install_request_tracing
+
+CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def traced_api() -> tuple[TestClient, list[str | None]]:
+    configure_tracing("test")
+    seen: list[str | None] = []
+    api = FastAPI()
+    install_request_tracing(api)
+
+    @api.post("/sync")
+    def in_a_thread() -> dict[str, str]:
+        seen.append(current_context().traceparent)
+        return {}
+
+    @api.post("/async")
+    async def on_the_loop() -> dict[str, str]:
+        seen.append(current_context().traceparent)
+        return {}
+
+    return TestClient(api), seen
+
+
+def test_the_endpoint_sees_the_span_the_response_names_and_continues_the_callers_trace() -> (
+    None
+):
+    client, seen = traced_api()
+    for path in ("/sync", "/async"):
+        response = client.post(path, headers={"traceparent": CALLER})
+        assert response.status_code == 200
+        named = response.headers["traceparent"]
+        assert seen[-1] == named  # the endpoint's events carry the request's span
+        assert named.split("-")[1] == CALLER.split("-")[1]  # the caller's trace goes on
+        assert named.split("-")[2] != CALLER.split("-")[2]  # in a span of its own
+
+
+def test_a_request_without_a_traceparent_starts_a_trace() -> None:
+    client, seen = traced_api()
+    first = client.post("/sync").headers["traceparent"]
+    second = client.post("/sync").headers["traceparent"]
+    assert seen == [first, second]
+    assert first.split("-")[1] != second.split("-")[1]
+    assert current_context().traceparent is None  # nothing leaks out of a request
