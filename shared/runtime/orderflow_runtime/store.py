@@ -41,12 +41,52 @@ class ShareSelecting(Protocol):
 
 
 class BatchPostgresProcessRecorder(PostgresProcessRecorder):
-    """Accepts `trackings=[...]`: several inbox positions in one transaction."""
+    """Accepts `trackings=[...]`: several inbox positions in one transaction.
+
+    A save locks the table (so that ids are committed in order) and inserts the events
+    from four arrays in binary, with statements rendered once: eventsourcing's own insert
+    dumps an array of a composite type as text, and composes its lock statements again on
+    each save. It sends no NOTIFY: nothing here LISTENs (the relay and the read models are
+    woken in-process, and poll for other replicas' saves), and a transaction that
+    notified holds PostgreSQL's cluster-wide notify lock while it commits, so every
+    saving service on the server waited for the others' commits.
+    """
+
+    _rendered: tuple[list[str], str] | None = None
 
     def _insert_events(self, curs: Any, stored_events: Sequence[Any], **kwargs: Any) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking=tracking)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[Any], **_: Any) -> None:
+        lock_statements, insert = self._statements(curs)
+        for statement in lock_statements:
+            curs.execute(statement, prepare=True)
+        columns = (
+            [event.originator_id for event in stored_events],
+            [event.originator_version for event in stored_events],
+            [event.topic for event in stored_events],
+            [event.state for event in stored_events],
+        )
+        curs.execute(insert, columns, prepare=True, binary=True)
+
+    def _statements(self, curs: Any) -> tuple[list[str], str]:
+        if self._rendered is None:
+            insert = SQL(
+                "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%s::{id_type}[], %s::bigint[], %s::text[], %s::bytea[]) "
+                "RETURNING notification_id"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.events_table_name),
+                id_type=SQL(self.datastore.originator_id_type),
+            )
+            self._rendered = (
+                [_rendered(statement, curs) for statement in self.lock_table_statements],
+                insert.as_string(curs),
+            )
+        return self._rendered
 
     def select_share(
         self, start: int, stop: int, topics: Sequence[str], share: int, shares: int
@@ -78,6 +118,11 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
                 )
                 for notification_id, originator_id, originator_version, topic, state in curs
             ]
+
+
+def _rendered(statement: Any, curs: Any) -> str:
+    """A composed statement as text (psycopg caches the parsing of text queries)."""
+    return statement if isinstance(statement, str) else str(statement.as_string(curs))
 
 
 class BatchSQLiteProcessRecorder(SQLiteProcessRecorder):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -130,6 +131,35 @@ def test_a_position_not_past_the_saved_one_rejects_the_whole_save(
     assert store.position("orders.events:1") == 2
     with pytest.raises(AggregateNotFoundError):
         store.repository.get(newcomer.id)
+
+
+def test_a_save_stores_its_events_in_order_and_a_stale_version_is_refused(
+    store: ProbeSink,
+) -> None:
+    # Given a save of three tallies, one of them counted twice
+    tallies = [Tally(bucket) for bucket in (1, 2, 3)]
+    tallies[1].count_one("e1", "o1", 1)
+    tallies[1].count_one("e2", "o1", 2)
+    recordings = store.save(*tallies)
+
+    # Then the events are stored in the order they were made, with consecutive ids
+    stored = store.process_recorder.select_notifications(start=1, limit=10)
+    expected = [(t.id, v) for t in tallies for v in range(1, t.version + 1)]
+    assert [(n.originator_id, n.originator_version) for n in stored] == expected
+    assert [r.notification.id for r in recordings] == [n.id for n in stored] == [1, 2, 3, 4, 5]
+    assert store.repository.get(tallies[1].id).count == 2
+
+    # And a save made from a copy that another writer moved past is refused whole
+    stale = store.repository.get(tallies[0].id)
+    current = store.repository.get(tallies[0].id)
+    current.count_one("e3", "o2", 3)
+    store.save(current)
+    stale.count_one("e4", "o3", 4)
+    with pytest.raises(IntegrityError):
+        store.save(Tally(4), stale)
+    assert store.max_notification_id() == 6
+    with pytest.raises(AggregateNotFoundError):
+        store.repository.get(Tally(4).id)
 
 
 def test_record_position_alone_moves_forward_only(store: ProbeSink) -> None:
@@ -286,3 +316,26 @@ def test_two_copies_saved_one_after_the_other_conflict(sink: ProbeSink) -> None:
     # Then the store kept the first, and a reload sees it
     assert sink.max_notification_id() == 2
     assert sink.repository.get(tally.id).count == 1
+
+
+@pytest.mark.integration
+def test_a_save_on_postgresql_sends_no_notify(
+    make_settings: SettingsFactory, postgres_url_factory: Callable[[], str]
+) -> None:
+    # Given a connection listening on the channel eventsourcing would notify
+    url = postgres_url_factory()
+    app = ProbeSink(make_settings("sink", database_url=url))
+    try:
+        channel = app.process_recorder.channel_name  # type: ignore[attr-defined]
+        with psycopg.connect(url, autocommit=True) as listener:
+            listener.execute(f'LISTEN "{channel}"')
+
+            # When events are saved
+            app.save(Tally(1))
+
+            # Then nothing is notified
+            assert list(listener.notifies(timeout=0.5)) == []
+            listener.execute(f'NOTIFY "{channel}"')  # the listener itself works
+            assert len(list(listener.notifies(timeout=0.5, stop_after=1))) == 1
+    finally:
+        app.close()

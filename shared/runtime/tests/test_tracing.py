@@ -30,9 +30,7 @@ def traced_api() -> tuple[TestClient, list[str | None]]:
     return TestClient(api), seen
 
 
-def test_the_endpoint_sees_the_span_the_response_names_and_continues_the_callers_trace() -> (
-    None
-):
+def test_the_endpoint_sees_the_span_the_response_names_and_continues_the_callers_trace() -> None:
     client, seen = traced_api()
     for path in ("/sync", "/async"):
         response = client.post(path, headers={"traceparent": CALLER})
