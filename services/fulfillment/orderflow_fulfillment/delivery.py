@@ -4,6 +4,8 @@ shipped, by a call to our own carrier webhook, as a real carrier would call it.
 What is due comes from the shipments read model, so parcels shipped before a
 restart are still confirmed after it. The webhook ignores repeats, so a call that
 is made twice (a crash after the call, before the read model caught up) is harmless.
+Like a real carrier's, the calls of parcels due together arrive at the same time (at most
+`CONCURRENT_CALLS`), not one after another.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy import Engine
 from orderflow_fulfillment.projections import InTransit, in_transit
 
 log = get_logger(__name__)
+CONCURRENT_CALLS = 8
 
 
 class SandboxDeliveries:
@@ -60,15 +63,24 @@ class SandboxDeliveries:
         """Call the webhook for every parcel due by `now`; returns how many were confirmed."""
         parcels = await asyncio.to_thread(in_transit, self._engine)
         self._confirmed &= {parcel.tracking_number for parcel in parcels}
-        confirmed = 0
-        for parcel in parcels:
-            if (
-                parcel.carrier in self._carriers
-                and parcel.tracking_number not in self._confirmed
-                and parcel.shipped_at + self._delay <= now
-            ):
-                confirmed += await self._confirm(http, parcel)
-        return confirmed
+        due = [
+            parcel
+            for parcel in parcels
+            if parcel.carrier in self._carriers
+            and parcel.tracking_number not in self._confirmed
+            and parcel.shipped_at + self._delay <= now
+        ]
+        gate = asyncio.Semaphore(CONCURRENT_CALLS)
+
+        async def confirm(parcel: InTransit) -> int:
+            async with gate:
+                return await self._confirm(http, parcel)
+
+        results = await asyncio.gather(*map(confirm, due), return_exceptions=True)
+        errors = [result for result in results if isinstance(result, BaseException)]
+        if errors:  # the others are confirmed; these are tried again next round
+            log.warning("sandbox deliveries failed", failed=len(errors), error=repr(errors[0]))
+        return sum(result for result in results if isinstance(result, int))
 
     async def _confirm(self, http: httpx.AsyncClient, parcel: InTransit) -> int:
         update = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from orderflow_events import Delivered, Shipped
@@ -65,3 +66,35 @@ async def test_a_refused_call_is_tried_again_next_round(harness: Harness) -> Non
         assert await deliveries(harness, key="wrong").confirm_due(http, later) == 0
         assert await deliveries(harness).confirm_due(http, later) == 1
     assert len(harness.published(Delivered)) == 1
+
+
+async def test_parcels_due_together_are_confirmed_at_the_same_time(harness: Harness) -> None:
+    # Given three shipped orders and a webhook that takes its time
+    for _ in range(3):
+        order = harness.order()
+        harness.deliver(harness.listed(), order, harness.reserved(order.order_id))
+    harness.projections.catch_up()
+    in_flight, most = 0, 0
+    assert harness.spec.api is not None
+    api = harness.spec.api
+
+    async def slow_webhook(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.05)
+        try:
+            await api(scope, receive, send)
+        finally:
+            in_flight -= 1
+
+    transport = httpx.ASGITransport(app=slow_webhook)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fulfillment") as http:
+        # When the carriers confirm what is due
+        confirmed = await deliveries(harness).confirm_due(http, later)
+
+    # Then the three calls overlapped, and each parcel was delivered once
+    assert confirmed == 3
+    assert most == 3
+    assert len(harness.published(Delivered)) == 3
