@@ -51,7 +51,9 @@ class ServiceSettings(BaseSettings):
         description="Key for admin and operator endpoints (X-API-Key); unset: they refuse.",
     )
     trace_exporter: Literal["none", "console", "otlp"] = Field(
-        default="none", description="Where spans go; the trace context propagates anyway."
+        default="none",
+        description="Where spans go. none: spans are not recorded and the traces this "
+        "service starts are unsampled; the trace context propagates anyway.",
     )
     log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
     consumer_group: str | None = Field(

@@ -3,9 +3,11 @@
 The W3C `traceparent` travels in every record's headers. The inbox handles each
 event in a consumer span whose parent is the event's traceparent, and the events
 that handling causes carry that span's traceparent; an HTTP request (a checkout)
-starts the trace. Spans are exported when `trace_exporter` says so (`console`
-prints them; `otlp` needs the opentelemetry OTLP exporter package installed and
-the usual OTEL_EXPORTER_OTLP_* variables); the context propagates either way.
+starts the trace. Spans are recorded and exported when `trace_exporter` says so
+(`console` prints them; `otlp` needs the opentelemetry OTLP exporter package installed
+and the usual OTEL_EXPORTER_OTLP_* variables); the context propagates either way.
+Without an exporter the traces a service starts are unsampled: set one on every
+service whose spans you want, the cart (where an order's trace starts) included.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import Headers, MutableHeaders
@@ -32,19 +35,32 @@ log = get_logger(__name__)
 
 
 def configure_tracing(service: str, exporter: str = "none") -> None:
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    """Spans go to `exporter`. Without one, spans are not recorded (nothing would read
+    them; recording cost each request and each handled event a share of its CPU), but
+    each still gets its own id, so the trace context propagates as before; traces started
+    here are then marked unsampled (the W3C flags `00`), and a caller's sampled trace
+    stays sampled."""
+    processor = _span_processor(exporter)
+    sampler = ParentBased(ALWAYS_ON if processor is not None else ALWAYS_OFF)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
+    if processor is not None:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+
+
+def _span_processor(exporter: str) -> BatchSpanProcessor | None:
     if exporter == "console":
-        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
-    elif exporter == "otlp":
+        return BatchSpanProcessor(ConsoleSpanExporter())
+    if exporter == "otlp":
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
                 OTLPSpanExporter,
             )
         except ImportError:
             log.warning("trace_exporter=otlp needs opentelemetry-exporter-otlp-proto-http")
-        else:
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
+            return None
+        return BatchSpanProcessor(OTLPSpanExporter())
+    return None
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Request tracing: each HTTP request is a server span, named in the response, and the
-events an endpoint causes carry it."""
+events an endpoint causes carry it. Tracing here is configured without an exporter,
+as the services run by default."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from orderflow_runtime.context import current_context
 from orderflow_runtime.tracing import configure_tracing, install_request_tracing
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def sampled(traceparent: str) -> bool:
+    """The W3C trace flags' sampled bit."""
+    return bool(int(traceparent.rsplit("-", 1)[1], 16) & 1)
 
 
 def traced_api() -> tuple[TestClient, list[str | None]]:
@@ -39,6 +45,7 @@ def test_the_endpoint_sees_the_span_the_response_names_and_continues_the_callers
         assert seen[-1] == named  # the endpoint's events carry the request's span
         assert named.split("-")[1] == CALLER.split("-")[1]  # the caller's trace goes on
         assert named.split("-")[2] != CALLER.split("-")[2]  # in a span of its own
+        assert sampled(named)  # the caller sampled it: it stays sampled
 
 
 def test_a_request_without_a_traceparent_starts_a_trace() -> None:
@@ -47,4 +54,5 @@ def test_a_request_without_a_traceparent_starts_a_trace() -> None:
     second = client.post("/sync").headers["traceparent"]
     assert seen == [first, second]
     assert first.split("-")[1] != second.split("-")[1]
+    assert not sampled(first)  # no exporter: started unsampled, nothing recorded
     assert current_context().traceparent is None  # nothing leaks out of a request
