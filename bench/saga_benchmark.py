@@ -5,11 +5,11 @@ Not a test: it prints figures and writes bench/results/latest.json and latest.pn
 Kafka and PostgreSQL (fsync on) from `Infrastructure`; the six services as separate
 processes (`LOG_LEVEL=WARNING`, each on its own database; fulfillment's sandbox carrier
 delivers `--delivery-delay` seconds after shipping; notification mails an SMTP sink on
-loopback). The catalog is seeded with ample stock. Then customers (aiohttp,
-one connection pool) go through the whole flow - open a cart, add one to three products,
-check out with an approved card - at each offered rate of `--rates` for `--seconds`
-(open loop), then `--customers` of them back to back for `--seconds` (maximum
-throughput). After each phase the shop drains (every order delivered) before the next.
+loopback, in a process of its own). The catalog is seeded with ample stock. Then
+customers (aiohttp, one connection pool) go through the whole flow - open a cart, add one
+to three products, check out with an approved card - at each offered rate of `--rates`
+for `--seconds` (open loop), then `--customers` of them back to back for `--seconds`
+(maximum throughput). After each phase the shop drains (every order delivered) before the next.
 
 Measured, per phase, from the six topics read at the end (ce_time of each event):
 
@@ -45,7 +45,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from orderflow_cli import storefront
 from orderflow_devinfra import Infrastructure
-from orderflow_devinfra.mail import MailSink
+from orderflow_devinfra.mail import CountingMailSink
 from orderflow_devinfra.shop import SERVICES, ServiceConfig, Shop, wait_ready
 from orderflow_runtime.service import tune_garbage_collector
 from pipe_benchmark import raw_kafka
@@ -102,7 +102,7 @@ def main() -> None:
     with (
         Infrastructure() as infra,
         tempfile.TemporaryDirectory() as tmp,
-        MailSink() as mail,
+        CountingMailSink() as mail,
     ):
         kind = infra.kind
         say(f"broker: {infra.kafka_bootstrap}; PostgreSQL ({kind}); {os.cpu_count()} cores")
@@ -131,7 +131,7 @@ def main() -> None:
         say(f"cart read model rebuilt: {cart_rebuild['events']:,} events")
         rebuild = rebuild_benchmark(infra, Path(tmp), args.rebuild_events) or cart_rebuild
         rebuild["cart_store"] = cart_rebuild
-        mails = len(mail.messages)
+        mails = mail.count
     results = summarise(phases, args, raw, rebuild, infra_kind=kind)
     results["emails_sent"] = mails
     results["idle_cpu_percent"] = {k: round(v, 1) for k, v in idle.items()}
@@ -160,7 +160,7 @@ def wait_quiet(timeout: float, threshold: float = 20.0) -> float:
     return busy
 
 
-def start_shop(shop: Shop, mail: MailSink, delivery_delay: str) -> None:
+def start_shop(shop: Shop, mail: CountingMailSink, delivery_delay: str) -> None:
     settings = {
         "notification": {"smtp_host": "127.0.0.1", "smtp_port": str(mail.port)},
         "fulfillment": {"delivery_delay_s": delivery_delay},
