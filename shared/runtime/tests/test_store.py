@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -339,3 +340,28 @@ def test_a_save_on_postgresql_sends_no_notify(
             assert len(list(listener.notifies(timeout=0.5, stop_after=1))) == 1
     finally:
         app.close()
+
+
+@pytest.mark.integration
+def test_replicas_starting_together_on_postgresql_all_save(
+    make_settings: SettingsFactory, postgres_url_factory: Callable[[], str]
+) -> None:
+    # Given four replicas started at the same moment on a new database, then four more
+    # on it (each creates the tables and types, and replaces the functions)
+    url = postgres_url_factory()
+    settings = make_settings("sink", database_url=url)
+    with ThreadPoolExecutor(4) as pool:
+        for replica in list(pool.map(lambda _: ProbeSink(settings), range(4))):
+            replica.close()
+        replicas = list(pool.map(lambda _: ProbeSink(settings), range(4)))
+    try:
+        # When each saves
+        for bucket, replica in enumerate(replicas):
+            replica.save(Tally(bucket), trackings=[Tracking(f"orders.events:{bucket}", 1)])
+
+        # Then every save is there, with its position
+        assert replicas[0].max_notification_id() == 4
+        assert [replicas[0].position(f"orders.events:{b}") for b in range(4)] == [1] * 4
+    finally:
+        for replica in replicas:
+            replica.close()
