@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -58,6 +59,11 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self._wake = asyncio.Event()
+        # Sends wait on the mail server: in threads of their own, not the event loop's
+        # default pool (a few threads, which the inbox and the read models need too).
+        self._senders = ThreadPoolExecutor(
+            max_workers=settings.dispatch_concurrency, thread_name_prefix="notice-send"
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop`; no failure ends the loop (it backs off and goes on)."""
@@ -70,6 +76,7 @@ class Dispatcher:
         try:
             await self._dispatch_until(stop)
         finally:
+            self._senders.shutdown(wait=False)
             for transport in self.transports.values():
                 transport.close()
 
@@ -140,7 +147,10 @@ class Dispatcher:
         """Claim, send, record a wave of notices (of different orders). A notice someone
         else claimed is left alone."""
         claimed = await asyncio.to_thread(self.app.claim_all, notice_ids, self.clock())
-        outcomes = await asyncio.gather(*(asyncio.to_thread(self.send, c) for c in claimed))
+        loop = asyncio.get_running_loop()
+        outcomes = await asyncio.gather(
+            *(loop.run_in_executor(self._senders, self.send, c) for c in claimed)
+        )
         if outcomes:
             await asyncio.to_thread(self._record, lambda: self.app.record_outcomes(outcomes))
 

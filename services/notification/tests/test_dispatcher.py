@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -366,3 +367,31 @@ def test_a_wave_leaves_out_a_notice_a_rival_claimed_and_claims_the_rest(
     # Then the version conflict makes each claim on its own: ours are the other two
     assert [c.id for c in claimed] == [ids[0], ids[2]]
     assert app.repository.get(ids[1]).status == NoticeStatus.CLAIMED
+
+
+def test_sends_run_in_the_dispatchers_own_threads(
+    app: NotificationApplication,
+    projections: Projections,
+    settings: NotificationSettings,
+    deliver: Any,
+    make: Any,
+) -> None:
+    # Given two pending notices and a transport that notes the thread of each send
+    for _ in range(2):
+        deliver(make(OrderPlaced, uuid4()))
+    threads: list[str] = []
+
+    class Noting:
+        def send(self, outgoing: Outgoing) -> None:
+            threads.append(threading.current_thread().name)
+
+        def close(self) -> None:
+            pass
+
+    # When a round sends them
+    run_round(Dispatcher(app, projections, {"email": Noting()}, settings))
+
+    # Then they went out on the dispatcher's threads, not the event loop's shared pool
+    # (which the inbox and the read models need while a mail server keeps a send waiting)
+    assert len(threads) == 2
+    assert all(name.startswith("notice-send") for name in threads), threads
