@@ -38,8 +38,8 @@ def configure_tracing(service: str, exporter: str = "none") -> None:
     """Spans go to `exporter`. Without one, spans are not recorded (nothing would read
     them; recording cost each request and each handled event a share of its CPU), but
     each still gets its own id, so the trace context propagates as before; traces started
-    here are then marked unsampled (the W3C flags `00`), and a caller's sampled trace
-    stays sampled."""
+    here are then marked unsampled (the W3C sampled flag unset), and a caller's sampled
+    trace stays sampled."""
     processor = _span_processor(exporter)
     sampler = ParentBased(ALWAYS_ON if processor is not None else ALWAYS_OFF)
     provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
