@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.utils import get_topic
 from orderflow_runtime.probe import ProbeSettings, ProbeSink, Tally
 from orderflow_runtime.store import STORE_ID_TRACKING_NAME, persistence_env
 
@@ -365,3 +367,31 @@ def test_replicas_starting_together_on_postgresql_all_save(
     finally:
         for replica in replicas:
             replica.close()
+
+
+@pytest.mark.integration
+def test_a_store_written_before_the_save_function_takes_it_on_at_start(
+    make_settings: SettingsFactory, postgres_url_factory: Callable[[], str]
+) -> None:
+    # Given a store written by eventsourcing's own recorder (before the save function)
+    settings = make_settings("sink", database_url=postgres_url_factory())
+    old = ProbeSink(settings, PROCESS_RECORDER_TOPIC=get_topic(PostgresProcessRecorder))
+    try:
+        old.save(Tally(1))
+        old.record_position(Tracking("orders.events:0", 4))
+    finally:
+        old.close()
+
+    # When the service starts on it and saves
+    store = ProbeSink(settings)
+    try:
+        store.save(Tally(2), trackings=[Tracking("orders.events:0", 5)])
+
+        # Then the ids and the positions go on from where the old recorder left them
+        stored = store.process_recorder.select_notifications(start=1, limit=10)
+        assert [(n.id, n.originator_id) for n in stored] == [(1, Tally(1).id), (2, Tally(2).id)]
+        assert store.position("orders.events:0") == 5
+        with pytest.raises(IntegrityError):
+            store.save(Tally(3), trackings=[Tracking("orders.events:0", 4)])
+    finally:
+        store.close()
