@@ -59,9 +59,9 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
     array of a composite type: py-spy put that at a fifth of the busiest service's CPU.
 
     No NOTIFY either: nothing here LISTENs (the relay and the read models are woken
-    in-process, and poll for other replicas' saves), and a transaction that notified holds
-    PostgreSQL's cluster-wide notify lock while it commits, so every saving service on
-    the server waited for the others' commits.
+    in-process, and poll for other replicas' saves). PostgreSQL puts every notification
+    of the server in one queue, in commit order, so notifying commits of all databases
+    are ordered against each other; what that cost here was not measured on its own.
     """
 
     _call: str | None = None
