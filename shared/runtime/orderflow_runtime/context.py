@@ -17,6 +17,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from orderflow_runtime.state_copy import copy_state
+
 
 @dataclass(frozen=True)
 class EventContext:
@@ -67,7 +69,14 @@ def context_of(domain_event: object) -> EventContext:
 
 
 class TracedAggregate(Aggregate):
-    """Aggregate base class whose events remember what caused them."""
+    """Aggregate base class whose events remember what caused them, and which copies
+    itself quickly (the repository copies a cached aggregate for each command)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        copied = object.__new__(type(self))
+        memo[id(self)] = copied
+        copied.__dict__.update(copy_state(self.__dict__, memo))
+        return copied
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         super().trigger_event(event_class, **kwargs)
