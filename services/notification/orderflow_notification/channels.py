@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -29,6 +30,25 @@ from orderflow_notification.settings import NotificationSettings
 
 _ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
 _MESSAGES_PER_SESSION = 100  # then a new connection: providers cap messages per session
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The stock registry builds a new class (`type(...)`) for every header it parses:
+    a third of the time spent building a message. This one builds each class once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        built = self._built.get(key)
+        if built is None:
+            built = self._built[key] = super().__getitem__(name)
+        return built
+
+
+_POLICY = SMTP.clone(header_factory=_HeaderClasses())
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,7 @@ class EmailTransport:
         self._lock = threading.Lock()
 
     def build(self, outgoing: Outgoing) -> EmailMessage:
-        message = EmailMessage(policy=SMTP)
+        message = EmailMessage(policy=_POLICY)
         message["From"] = self._settings.smtp_from
         message["To"] = outgoing.recipient
         message["Subject"] = outgoing.message.subject
