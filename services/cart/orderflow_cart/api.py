@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from orderflow_events import Address, PaymentMethod
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import (
     PROBLEM_JSON,
     Conflict,
@@ -74,7 +75,7 @@ class Rebuilt(BaseModel):
 
 
 def create_api(app: CartApplication, projections: Projections) -> FastAPI:
-    api = FastAPI(title="orderflow cart", summary="Carts, checkout and orders.", version="1")
+    api = service_api("orderflow cart", summary="Carts, checkout and orders.", version="1")
     install_problem_handlers(api)
 
     @api.exception_handler(CartError)

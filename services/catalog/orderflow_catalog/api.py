@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
 from orderflow_events import Money
 from orderflow_events.catalog import Grams, HttpUrlText
 from orderflow_events.common import Count, Sku
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import NotFound, install_problem_handlers
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.security import require_api_key
@@ -98,7 +99,7 @@ def create_api(
     app: CatalogApplication, projections: Projections, admin_api_key: SecretStr | None
 ) -> FastAPI:
     """The catalog API; admin endpoints need `admin_api_key` (X-API-Key)."""
-    api = FastAPI(title="orderflow catalog")
+    api = service_api("orderflow catalog")
     install_problem_handlers(api)
     # Depends(require_api_key(...)) is what api_key_dependency() returns; spelled out
     # because that helper is typed `object`, which FastAPI's `dependencies` refuses.

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import FastAPI, Path
 from orderflow_events import Money, StockLine
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import Conflict, NotFound, install_problem_handlers
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.security import api_key_dependency
@@ -61,7 +62,7 @@ class ShipmentResponse(BaseModel):
 def create_api(
     app: FulfillmentApplication, settings: FulfillmentSettings, projections: Projections
 ) -> FastAPI:
-    api = FastAPI(title="orderflow fulfillment", version="1")
+    api = service_api("orderflow fulfillment", version="1")
     install_problem_handlers(api)
 
     def find_order(carrier: str, tracking_number: str) -> UUID | None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import install_problem_handlers
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.security import require_api_key
@@ -109,7 +110,7 @@ def create_api(
     app: InventoryApplication, projections: Projections, admin_api_key: SecretStr | None
 ) -> FastAPI:
     """The inventory API; every endpoint needs `admin_api_key` (X-API-Key)."""
-    api = FastAPI(title="orderflow inventory")
+    api = service_api("orderflow inventory")
     install_problem_handlers(api)
     # Depends(require_api_key(...)) is what api_key_dependency() returns; spelled out
     # because that helper is typed `object`, which FastAPI's `dependencies` refuses.

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Query
 from orderflow_events import Channel
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import install_problem_handlers
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.security import api_key_dependency
@@ -46,7 +47,7 @@ class AwaitingView(BaseModel):
 def create_api(
     app: NotificationApplication, projections: Projections, settings: NotificationSettings
 ) -> FastAPI:
-    api = FastAPI(title="orderflow notification", version="1")
+    api = service_api("orderflow notification", version="1")
     install_problem_handlers(api)
     operators_only: Any = api_key_dependency(settings.admin_api_key)  # typed `object` upstream
     router = APIRouter(tags=["notices"], dependencies=[operators_only])

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import FastAPI, Query
 from orderflow_events import Money
+from orderflow_runtime.http import service_api
 from orderflow_runtime.problems import NotFound, install_problem_handlers
 from orderflow_runtime.projections import Projections
 from orderflow_runtime.security import api_key_dependency
@@ -58,7 +59,7 @@ class PaymentPage(BaseModel):
 def create_api(
     app: PaymentApplication, settings: PaymentSettings, projections: Projections
 ) -> FastAPI:
-    api = FastAPI(title="orderflow payment", version="1")
+    api = service_api("orderflow payment", version="1")
     install_problem_handlers(api)
     admin = [api_key_dependency(settings.admin_api_key)]
 

@@ -31,6 +31,7 @@ from orderflow_events import ORDERS_EVENTS, Envelope, IntegrationEvent, OrderPla
 from pydantic_settings import SettingsConfigDict
 
 from orderflow_runtime.context import TracedAggregate
+from orderflow_runtime.http import service_api
 from orderflow_runtime.logs import configure_logging
 from orderflow_runtime.service import ServiceRuntime, ServiceSpec
 from orderflow_runtime.settings import ServiceSettings
@@ -174,7 +175,7 @@ def sample_order(order_id: uuid.UUID, email: str = "ada@example.com") -> OrderPl
 
 
 def build(role: str, settings: ProbeSettings) -> tuple[ServiceSpec, FastAPI]:
-    api = FastAPI(title=f"probe-{role}")
+    api = service_api(f"probe-{role}")
     if role == "source":
         source = ProbeSource(settings)
         spec = ServiceSpec(

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from orderflow_events import dlq_topic
 
 from orderflow_runtime.dlq import DeadLetterPublisher
-from orderflow_runtime.http import add_operational_routes
+from orderflow_runtime.http import add_operational_routes, service_api
 from orderflow_runtime.inbox import Handler, Inbox
 from orderflow_runtime.kafka import ensure_topics, make_consumer, make_producer
 from orderflow_runtime.leader import Leadership
@@ -192,7 +192,7 @@ class ServiceRuntime:
         await asyncio.wait(tasks, timeout=10)
 
     async def _serve_http(self) -> None:
-        api = self.spec.api or FastAPI(title=self.settings.service_name)
+        api = self.spec.api or service_api(self.settings.service_name)
         install_problem_handlers(api)
         install_request_tracing(api)
         add_operational_routes(api, self.readiness)

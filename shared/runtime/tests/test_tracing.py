@@ -4,9 +4,14 @@ as the services run by default."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Iterator
+
+import pytest
 from fastapi.testclient import TestClient
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from orderflow_runtime.context import current_context
+from orderflow_runtime.http import service_api
 from orderflow_runtime.tracing import configure_tracing, install_request_tracing
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -20,7 +25,7 @@ def sampled(traceparent: str) -> bool:
 def traced_api() -> tuple[TestClient, list[str | None]]:
     configure_tracing("test")
     seen: list[str | None] = []
-    api = FastAPI()
+    api = service_api("test")
     install_request_tracing(api)
 
     @api.post("/sync")
@@ -56,3 +61,42 @@ def test_a_request_without_a_traceparent_starts_a_trace() -> None:
     assert first.split("-")[1] != second.split("-")[1]
     assert not sampled(first)  # no exporter: started unsampled, nothing recorded
     assert current_context().traceparent is None  # nothing leaks out of a request
+
+
+class Recorded(SpanProcessor):
+    """The spans that end while `on`: the global provider cannot be swapped in a process."""
+
+    def __init__(self) -> None:
+        self.on = True
+        self.spans: list[ReadableSpan] = []
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.on:
+            self.spans.append(span)
+
+
+@pytest.fixture
+def recorded() -> Iterator[Recorded]:
+    client, _ = traced_api()  # configures the provider first
+    del client
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    processor = Recorded()
+    provider.add_span_processor(processor)
+    yield processor
+    processor.on = False
+
+
+def test_a_request_is_one_server_span_named_in_the_response(recorded: Recorded) -> None:
+    client, _ = traced_api()
+
+    # When a caller that samples its trace makes one request
+    named = client.post("/sync", headers={"traceparent": CALLER}).headers["traceparent"]
+
+    # Then one span is recorded, the chassis' server span, child of the caller's
+    (server,) = recorded.spans
+    assert server.name == "POST /sync"
+    assert server.kind == trace.SpanKind.SERVER
+    assert f"{server.context.span_id:016x}" == named.split("-")[2]
+    assert server.parent is not None
+    assert f"{server.parent.span_id:016x}" == CALLER.split("-")[2]
