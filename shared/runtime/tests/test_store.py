@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -395,3 +396,52 @@ def test_a_store_written_before_the_save_function_takes_it_on_at_start(
             store.save(Tally(3), trackings=[Tracking("orders.events:0", 4)])
     finally:
         store.close()
+
+
+@pytest.mark.integration
+def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
+    make_settings: SettingsFactory, postgres_url_factory: Callable[[], str]
+) -> None:
+    # Given a replica still on eventsourcing's own recorder and one on the save function,
+    # on one store (a rolling upgrade), and a reader following the ids as the relay does
+    settings = make_settings("sink", database_url=postgres_url_factory())
+    new = ProbeSink(settings)
+    old = ProbeSink(settings, PROCESS_RECORDER_TOPIC=get_topic(PostgresProcessRecorder))
+    saves_each = 100
+    followed: list[int] = []
+    writing = threading.Event()
+    writing.set()
+
+    def follow() -> None:
+        last = 0
+        while writing.is_set() or last < saves_each * 4:
+            batch = new.process_recorder.select_notifications(start=last + 1, limit=100)
+            followed.extend(notification.id for notification in batch)
+            last = followed[-1] if followed else 0
+
+    def write(replica: ProbeSink, first_bucket: int) -> None:
+        for bucket in range(first_bucket, first_bucket + saves_each):
+            replica.save(Tally(bucket))
+
+    try:
+        # When both save at once while the reader reads
+        with ThreadPoolExecutor(5) as pool:
+            reader = pool.submit(follow)
+            writers = [
+                pool.submit(write, replica, first_bucket)
+                for replica, first_bucket in ((new, 0), (old, 1000), (new, 2000), (old, 3000))
+            ]
+            for writer in writers:
+                writer.result(timeout=120)
+            writing.clear()
+            reader.result(timeout=60)
+
+        # Then every save is stored, and the reader saw each id once, in order: no id
+        # was committed after a higher one was already visible
+        assert followed == list(range(1, saves_each * 4 + 1))
+        stored = new.process_recorder.select_notifications(1, saves_each * 4)
+        assert len({notification.originator_id for notification in stored}) == saves_each * 4
+    finally:
+        writing.clear()
+        old.close()
+        new.close()
