@@ -8,8 +8,9 @@ delivers `--delivery-delay` seconds after shipping; notification mails an SMTP s
 loopback, in a process of its own). The catalog is seeded with ample stock. Then
 customers (aiohttp, one connection pool) go through the whole flow - open a cart, add one
 to three products, check out with an approved card - at each offered rate of `--rates`
-for `--seconds` (open loop), then `--customers` of them back to back for `--seconds`
-(maximum throughput). After each phase the shop drains (every order delivered) before the next.
+for `--seconds` (open loop), then `--customers` of them back to back for `--max-seconds`
+(maximum throughput; longer, as its first seconds deliver little while the saga fills
+up). After each phase the shop drains (every order delivered) before the next.
 
 Measured, per phase, from the six topics read at the end (ce_time of each event):
 
@@ -25,7 +26,8 @@ starts), the rate of rebuilding the cart's read model from its store afterwards,
 `rebuild_events_per_s`: bench/rebuild_benchmark.py's catalog store on PostgreSQL
 (100,000 events; its read model needs every event: the worst case).
 
-    .venv/bin/python bench/saga_benchmark.py [--rates 2,4,6,8] [--seconds 20] [--quick]
+    .venv/bin/python bench/saga_benchmark.py [--rates 2,4,6,8] [--seconds 20]
+        [--max-seconds 60] [--quick]
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def main() -> None:
     parser.add_argument("--rates", default="2,4,6,8", help="offered orders/s, comma-separated")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     parser.add_argument("--customers", type=int, default=64, help="max run: customers at once")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        help="length of the max run (its first seconds deliver little: the saga fills up)",
+    )
     parser.add_argument("--no-max", action="store_true", help="skip the max-throughput run")
     parser.add_argument("--raw-events", type=int, default=200_000)
     parser.add_argument("--delivery-delay", default="0.5", help="FULFILLMENT_DELIVERY_DELAY_S")
@@ -94,7 +102,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if args.quick:
-        args.rates, args.seconds, args.raw_events = "2,6", 8.0, 50_000
+        args.rates, args.seconds, args.max_seconds, args.raw_events = "2,6", 8.0, 8.0, 50_000
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # topic-creation chatter
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     background = wait_quiet(args.wait_quiet)
@@ -212,7 +220,7 @@ async def drive(
                 after.update(cpu_snapshot(roots))
 
             if load.offered_per_s is None:
-                await max_load(customers, load, args.seconds, args.customers, at_end)
+                await max_load(customers, load, args.max_seconds, args.customers, at_end)
             else:
                 await offered_load(customers, load, args.seconds, at_end)
             total += len(load.accepted)
@@ -352,6 +360,7 @@ def summarise(
         "cores": os.cpu_count(),
         "infra": infra_kind,
         "seconds": args.seconds,
+        "max_seconds": args.max_seconds,
         "rates": [p["offered_per_s"] for p in fixed],
         "customers": args.customers,
         "delivery_delay_s": float(args.delivery_delay),
