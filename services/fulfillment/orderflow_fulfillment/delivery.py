@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from orderflow_fulfillment.projections import InTransit, in_transit
 
 log = get_logger(__name__)
-CONCURRENT_CALLS = 8
+CONCURRENT_CALLS = 32
 
 
 class SandboxDeliveries:
