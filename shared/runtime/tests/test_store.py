@@ -402,8 +402,9 @@ def test_a_store_written_before_the_save_function_takes_it_on_at_start(
 def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
     make_settings: SettingsFactory, postgres_url_factory: Callable[[], str]
 ) -> None:
-    # Given a replica still on eventsourcing's own recorder and one on the save function,
-    # on one store (a rolling upgrade), and a reader following the ids as the relay does
+    # Given replicas still on eventsourcing's own recorder and replicas on the save
+    # function, on one store (a rolling upgrade), and a reader following the ids as the
+    # relay does
     settings = make_settings("sink", database_url=postgres_url_factory())
     new = ProbeSink(settings)
     old = ProbeSink(settings, PROCESS_RECORDER_TOPIC=get_topic(PostgresProcessRecorder))
@@ -413,11 +414,14 @@ def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
     writing.set()
 
     def follow() -> None:
-        last = 0
-        while writing.is_set() or last < saves_each * 4:
-            batch = new.process_recorder.select_notifications(start=last + 1, limit=100)
+        """Read on until the writers have stopped and a read finds nothing new."""
+        while True:
+            done = not writing.is_set()  # before the read: a later read sees every commit
+            start = followed[-1] + 1 if followed else 1
+            batch = new.process_recorder.select_notifications(start=start, limit=100)
             followed.extend(notification.id for notification in batch)
-            last = followed[-1] if followed else 0
+            if done and not batch:
+                return
 
     def write(replica: ProbeSink, first_bucket: int) -> None:
         for bucket in range(first_bucket, first_bucket + saves_each):
@@ -431,9 +435,11 @@ def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
                 pool.submit(write, replica, first_bucket)
                 for replica, first_bucket in ((new, 0), (old, 1000), (new, 2000), (old, 3000))
             ]
-            for writer in writers:
-                writer.result(timeout=120)
-            writing.clear()
+            try:
+                for writer in writers:
+                    writer.result(timeout=120)
+            finally:
+                writing.clear()  # a failed writer must not leave the reader waiting
             reader.result(timeout=60)
 
         # Then every save is stored, and the reader saw each id once, in order: no id
@@ -442,6 +448,5 @@ def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
         stored = new.process_recorder.select_notifications(1, saves_each * 4)
         assert len({notification.originator_id for notification in stored}) == saves_each * 4
     finally:
-        writing.clear()
         old.close()
         new.close()
