@@ -60,6 +60,12 @@ def assert_problem(response: Any, status: int, text: str = "") -> dict[str, Any]
     return problem
 
 
+def text_besides(response: Any, cart_id: str) -> str:
+    """The response body without the cart's id: a random UUID holds "4111" about once in
+    4,096 (its third group starts with 4), which a check for echoed digits took for a leak."""
+    return str(response.text).replace(str(cart_id), "<cart>")
+
+
 def test_a_cart_shows_its_lines_at_current_prices(
     client: TestClient, shop_app: CartApplication, deliver: Deliver
 ) -> None:
@@ -296,7 +302,7 @@ def test_bad_checkout_details_are_refused_without_echoing_them(
     response = client.post(f"/carts/{cart_id}/checkout", json=checkout_body(**changes))
 
     assert_problem(response, 422, text)
-    assert "4111" not in response.text
+    assert "4111" not in text_besides(response, cart_id)
     assert not client.get(f"/carts/{cart_id}").json()["checked_out"]
 
 
