@@ -68,41 +68,43 @@ class NotificationApplication(EventStoreApplication):
             return None
         return _claimed(notice)
 
-    def claim_all(self, notice_ids: Sequence[UUID], at: datetime) -> list[ClaimedNotice]:
-        """Claim requested notices in one transaction; those not ours to send are left out.
+    def settle(
+        self, outcomes: Sequence[SendOutcome], claim_ids: Sequence[UUID], at: datetime
+    ) -> list[ClaimedNotice]:
+        """Record how sending went and claim the next notices, in one transaction; the
+        claimed ones are returned (those not ours to send are left out).
 
-        If another dispatcher claimed one of them meanwhile, the whole save is a version
-        conflict: then each is claimed on its own, as `claim` does.
+        A claim is a version check: if another dispatcher claimed one of them meanwhile,
+        the whole save is a version conflict. Then the outcomes are recorded on their own
+        and each notice is claimed on its own, as `claim` does.
         """
-        notices = [
+        notices = [self._with_outcome(outcome) for outcome in outcomes]
+        claiming = [
             notice
-            for notice in map(self._notice, notice_ids)
+            for notice in map(self._notice, claim_ids)
             if notice is not None and notice.status == NoticeStatus.REQUESTED
         ]
-        if not notices:
-            return []
-        for notice in notices:
+        for notice in claiming:
             with self._context(notice):
                 notice.claim(at)
+        if not notices and not claiming:
+            return []
         try:
-            self.save(*notices)
+            self.save(*notices, *claiming)
         except IntegrityError:  # the cached copies are forgotten: each claim reloads
-            return [claimed for i in notice_ids if (claimed := self.claim(i, at)) is not None]
-        return [_claimed(notice) for notice in notices]
+            if outcomes:
+                self.save(*map(self._with_outcome, outcomes))
+            return [claimed for i in claim_ids if (claimed := self.claim(i, at)) is not None]
+        return [_claimed(notice) for notice in claiming]
 
-    def record_outcomes(self, outcomes: Sequence[SendOutcome]) -> None:
-        """Record how sending went for claimed notices, in one transaction."""
-        notices = []
-        for outcome in outcomes:
-            notice = self._existing(outcome.notice_id)
-            with self._context(notice):
-                if outcome.error is None:
-                    notice.mark_sent(outcome.attempts, outcome.at)
-                else:
-                    notice.mark_failed(outcome.error, outcome.attempts, outcome.at)
-            notices.append(notice)
-        if notices:
-            self.save(*notices)
+    def _with_outcome(self, outcome: SendOutcome) -> Notice:
+        notice = self._existing(outcome.notice_id)
+        with self._context(notice):
+            if outcome.error is None:
+                notice.mark_sent(outcome.attempts, outcome.at)
+            else:
+                notice.mark_failed(outcome.error, outcome.attempts, outcome.at)
+        return notice
 
     def abandon_claim(self, notice_id: UUID, at: datetime) -> bool:
         """A claim left by an earlier run: failed with an unknown outcome, never re-sent."""

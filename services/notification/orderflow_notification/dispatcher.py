@@ -1,8 +1,9 @@
 """The dispatcher: sends requested notices, at most once each, next to the inbox.
 
 For each pending notice: commit `Claimed` -> render and send (retrying transient errors a
-bounded number of times) -> commit `Sent` or `Failed`; the notices of a wave (one per
-order, up to `dispatch_concurrency`) share their claim and their outcome transactions.
+bounded number of times) -> commit `Sent` or `Failed`. Up to `dispatch_concurrency`
+notices, of different orders, are being sent at a time; when sends finish, one
+transaction records their outcomes and claims the notices that take their places.
 A notice still claimed when the service starts was being sent when the previous run
 stopped: its outcome is unknown, so it is marked failed, never sent again.
 """
@@ -123,36 +124,45 @@ class Dispatcher:
         )
 
     async def dispatch_pending(self, stop: asyncio.Event) -> int:
-        """One round, in waves; returns how many pending notices it found.
+        """One round over the pending notices; returns how many it found.
 
-        A wave takes the next notice of up to `dispatch_concurrency` orders (round robin
-        over the orders found), claims them in one transaction, sends them at the same
-        time and records their outcomes in one transaction. So each order's notices go
-        out one at a time in request order, and at most `dispatch_concurrency` notices
-        are claimed but not yet sent when the service dies. A wave waits for its slowest
-        send (retries included) before the next one starts.
+        At most `dispatch_concurrency` notices are claimed and not yet recorded at any
+        time, each of a different order: that many are being sent at once, and a crash
+        leaves at most that many with an unknown outcome. Whenever sends finish, one
+        transaction records how they went and claims the next notices for the freed
+        places (round robin over the orders found; each order's notices one at a time,
+        in request order). So a slow send holds back its own order's notices only.
         """
-        rows = await asyncio.to_thread(self.pending)
-        by_order: dict[UUID, deque[UUID]] = {}
-        for row in rows:
-            by_order.setdefault(row.order_id, deque()).append(row.notice_id)
-        turns, size = deque(by_order.values()), self.settings.dispatch_concurrency
-        while turns and not stop.is_set():
-            wave = [turns.popleft() for _ in range(min(len(turns), size))]
-            await self.dispatch_wave([notices.popleft() for notices in wave])
-            turns.extend(notices for notices in wave if notices)
-        return len(rows)
-
-    async def dispatch_wave(self, notice_ids: list[UUID]) -> None:
-        """Claim, send, record a wave of notices (of different orders). A notice someone
-        else claimed is left alone."""
-        claimed = await asyncio.to_thread(self.app.claim_all, notice_ids, self.clock())
+        turns = _Turns(await asyncio.to_thread(self.pending))
         loop = asyncio.get_running_loop()
-        outcomes = await asyncio.gather(
-            *(loop.run_in_executor(self._senders, self.send, c) for c in claimed)
-        )
-        if outcomes:
-            await asyncio.to_thread(self._record, lambda: self.app.record_outcomes(outcomes))
+        sending: dict[asyncio.Future[SendOutcome], UUID] = {}  # a send -> its notice
+        outcomes: list[SendOutcome] = []
+        failure: Exception | None = None
+        while True:
+            wanted: list[UUID] = []
+            if not stop.is_set() and failure is None:
+                wanted = turns.take(self.settings.dispatch_concurrency - len(sending))
+            claimed: list[ClaimedNotice] = []
+            if outcomes or wanted:
+                try:
+                    claimed = await asyncio.to_thread(self._settle, outcomes, wanted)
+                except Exception as error:  # stop claiming; record what is being sent
+                    log.error("could not record outcomes or claim notices", error=repr(error))
+                    failure = error
+                outcomes = []
+            turns.give_back(set(wanted) - {c.id for c in claimed})
+            for notice in claimed:
+                sending[loop.run_in_executor(self._senders, self.send, notice)] = notice.id
+            if not sending and not wanted:
+                break
+            if sending:
+                done, _ = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                for future in done:
+                    turns.give_back({sending.pop(future)})
+                    outcomes.append(future.result())
+        if failure is not None:
+            raise failure
+        return turns.found
 
     def send(self, claimed: ClaimedNotice) -> SendOutcome:
         """Deliver a claimed notice; how it went, to be recorded."""
@@ -190,16 +200,46 @@ class Dispatcher:
             delay *= 2
         raise AssertionError("unreachable: the last attempt returns")
 
-    def _record(self, write: Callable[[], None], attempts: int = 5) -> None:
-        """Record an outcome; a store hiccup is retried (the notice stays claimed if not)."""
+    def _settle(
+        self, outcomes: list[SendOutcome], claim_ids: list[UUID], attempts: int = 5
+    ) -> list[ClaimedNotice]:
+        """Record outcomes and claim notices; a store hiccup is retried (if it lasts, the
+        sent notices stay claimed and the round ends)."""
         delay = 0.2
         for attempt in range(1, attempts + 1):
             try:
-                write()
-                return
-            except Exception as error:
+                return self.app.settle(outcomes, claim_ids, self.clock())
+            except Exception:
                 if attempt == attempts:
-                    log.error("could not record a notice's outcome", error=repr(error))
-                    return
+                    raise
                 time.sleep(delay)
                 delay *= 2
+        raise AssertionError("unreachable: the last attempt raises")
+
+
+class _Turns:
+    """A round's pending notices by order: round robin over the orders, each order's
+    notices in request order, one at a time (the next only once the last is given back)."""
+
+    def __init__(self, rows: list[NoticeRow]) -> None:
+        self.found = len(rows)
+        self._queued: dict[UUID, deque[UUID]] = {}
+        self._order_of: dict[UUID, UUID] = {}
+        for row in rows:
+            self._queued.setdefault(row.order_id, deque()).append(row.notice_id)
+            self._order_of[row.notice_id] = row.order_id
+        self._ready = deque(self._queued)
+
+    def take(self, places: int) -> list[UUID]:
+        """The next notice of up to `places` orders that have none out."""
+        taken: list[UUID] = []
+        while self._ready and len(taken) < places:
+            taken.append(self._queued[self._ready.popleft()].popleft())
+        return taken
+
+    def give_back(self, notice_ids: set[UUID]) -> None:
+        """These notices are done with (sent, failed, or not ours): their orders go on."""
+        for notice_id in notice_ids:
+            order_id = self._order_of[notice_id]
+            if self._queued[order_id]:
+                self._ready.append(order_id)

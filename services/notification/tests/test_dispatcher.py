@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from orderflow_events import NotificationFailed, NotificationSent, OrderPlaced, Shipped
 from orderflow_notification import content
-from orderflow_notification.application import NotificationApplication
+from orderflow_notification.application import NotificationApplication, SendOutcome
 from orderflow_notification.channels import DeliveryError, Outgoing
 from orderflow_notification.dispatcher import Dispatcher
 from orderflow_notification.domain import UNKNOWN_OUTCOME, Notice, NoticeStatus, notice_id
@@ -33,6 +33,10 @@ def published(app: NotificationApplication) -> list[Any]:
         if mapped is not None:
             events.append(mapped)
     return events
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_round(dispatcher: Dispatcher) -> int:
@@ -274,7 +278,39 @@ def test_the_transports_close_when_the_dispatcher_stops(
     assert email_transport.closed
 
 
-def test_a_wave_shares_one_claim_and_one_outcome_transaction(
+def test_outcomes_and_the_next_claims_share_a_transaction(
+    app: NotificationApplication,
+    projections: Projections,
+    settings: NotificationSettings,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given confirmations of three orders, sent one at a time
+    for _ in range(3):
+        deliver(make(OrderPlaced, uuid4()))
+    saves: list[list[str]] = []
+    save = app.save
+
+    def counted(*objs: Any, **kwargs: Any) -> Any:
+        saves.append(sorted(type(e).__name__ for o in objs for e in o.pending_events))
+        return save(*objs, **kwargs)
+
+    monkeypatch.setattr(app, "save", counted)
+    settings = settings.model_copy(update={"dispatch_concurrency": 1})
+    dispatcher = Dispatcher(app, projections, {"email": email_transport}, settings)
+
+    # When one round dispatches them
+    assert run_round(dispatcher) == 3
+
+    # Then each outcome was recorded in the transaction that claimed the next notice
+    assert saves == [["Claimed"], ["Claimed", "Sent"], ["Claimed", "Sent"], ["Sent"]]
+    assert len(email_transport.sent) == 3
+    assert [type(e) for e in published(app)] == [NotificationSent] * 3
+
+
+def test_a_round_claims_a_place_for_each_order_in_one_transaction(
     app: NotificationApplication,
     dispatcher: Dispatcher,
     deliver: Any,
@@ -297,13 +333,52 @@ def test_a_wave_shares_one_claim_and_one_outcome_transaction(
     # When one round dispatches them
     assert run_round(dispatcher) == 3
 
-    # Then one save claimed all three and one recorded how each went
-    assert saves == [3, 3]
+    # Then one save claimed all three, and the rest recorded how each went
+    assert saves[0] == 3
+    assert sum(saves[1:]) == 3
     assert len(email_transport.sent) == 3
-    assert [type(e) for e in published(app)] == [NotificationSent] * 3
 
 
-def test_each_orders_notices_go_in_request_order_and_at_most_a_wave_is_claimed_unsent(
+def test_a_slow_send_holds_back_only_its_own_order(
+    app: NotificationApplication,
+    projections: Projections,
+    settings: NotificationSettings,
+    deliver: Any,
+    make: Any,
+) -> None:
+    # Given five orders' confirmations, two sent at a time, the first order's send slow
+    orders = [uuid4() for _ in range(5)]
+    for order_id in orders:
+        deliver(make(OrderPlaced, order_id))
+    slow = notice_id(orders[0], "order_confirmation", "email")
+    others_sent = threading.Event()
+    sent: list[UUID] = []
+
+    class SlowForOne:
+        """The slow send finishes once the four others went out (or after 10 s)."""
+
+        def send(self, outgoing: Outgoing) -> None:
+            if outgoing.notice_id == slow:
+                others_sent.wait(10)
+            sent.append(outgoing.notice_id)
+            if len(sent) == 4 and slow not in sent:
+                others_sent.set()
+
+        def close(self) -> None:
+            pass
+
+    settings = settings.model_copy(update={"dispatch_concurrency": 2})
+    dispatcher = Dispatcher(app, projections, {"email": SlowForOne()}, settings)
+
+    # When one round dispatches them
+    assert run_round(dispatcher) == 5
+
+    # Then the other four went through the second place while the slow one was sending
+    assert others_sent.is_set()
+    assert sent[-1] == slow
+
+
+def test_each_orders_notices_go_in_request_order_and_at_most_the_concurrency_is_claimed_unsent(
     app: NotificationApplication,
     projections: Projections,
     settings: NotificationSettings,
@@ -345,7 +420,7 @@ def test_each_orders_notices_go_in_request_order_and_at_most_a_wave_is_claimed_u
     assert max(claimed_unsent) <= 2
 
 
-def test_a_wave_leaves_out_a_notice_a_rival_claimed_and_claims_the_rest(
+def test_claims_leave_out_a_notice_a_rival_claimed_and_the_outcomes_are_recorded(
     app: NotificationApplication, settings: NotificationSettings, deliver: Any, make: Any
 ) -> None:
     # Given three requested confirmations, all cached as requested by our application
@@ -358,15 +433,23 @@ def test_a_wave_leaves_out_a_notice_a_rival_claimed_and_claims_the_rest(
         app.repository.get(id_)
     rival = NotificationApplication(settings)
     try:
-        # When a rival claims the second before our wave does
-        assert rival.claim(ids[1], datetime.now(UTC)) is not None
-        claimed = app.claim_all(ids, datetime.now(UTC))
+        # And a fourth, ours, that was claimed and sent
+        sent_order = uuid4()
+        deliver(make(OrderPlaced, sent_order))
+        ours = app.settle([], [notice_id(sent_order, "order_confirmation", "email")], now())
+        outcome = SendOutcome(ours[0].id, 1, None, now())
+
+        # When a rival claims the second before our next claims do
+        assert rival.claim(ids[1], now()) is not None
+        claimed = app.settle([outcome], ids, now())
     finally:
         rival.close()
 
     # Then the version conflict makes each claim on its own: ours are the other two
     assert [c.id for c in claimed] == [ids[0], ids[2]]
     assert app.repository.get(ids[1]).status == NoticeStatus.CLAIMED
+    # and the outcome was recorded all the same
+    assert app.repository.get(outcome.notice_id).status == NoticeStatus.SENT
 
 
 def test_sends_run_in_the_dispatchers_own_threads(
