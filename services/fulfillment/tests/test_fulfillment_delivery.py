@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,26 @@ def deliveries(harness: Harness, key: str = "test-key") -> SandboxDeliveries:
     )
 
 
-def client_of(harness: Harness) -> httpx.AsyncClient:
+class InProcessWebhook:
+    """The service's webhook called in process (httpx's ASGI transport), not over HTTP."""
+
+    def __init__(self, app: Any) -> None:
+        transport = httpx.ASGITransport(app=app)
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://fulfillment")
+
+    async def __call__(self, path: str, update: dict[str, Any], headers: Mapping[str, str]) -> int:
+        return (await self.http.post(path, json=update, headers=headers)).status_code
+
+    async def __aenter__(self) -> InProcessWebhook:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+
+def client_of(harness: Harness) -> InProcessWebhook:
     assert harness.spec.api is not None
-    transport = httpx.ASGITransport(app=harness.spec.api)
-    return httpx.AsyncClient(transport=transport, base_url="http://fulfillment")
+    return InProcessWebhook(harness.spec.api)
 
 
 async def test_a_parcel_is_delivered_once_its_delay_has_passed(harness: Harness) -> None:
@@ -88,9 +105,8 @@ async def test_parcels_due_together_are_confirmed_at_the_same_time(harness: Harn
         finally:
             in_flight -= 1
 
-    transport = httpx.ASGITransport(app=slow_webhook)
     later = datetime.now(UTC) + timedelta(hours=1)
-    async with httpx.AsyncClient(transport=transport, base_url="http://fulfillment") as http:
+    async with InProcessWebhook(slow_webhook) as http:
         # When the carriers confirm what is due
         confirmed = await deliveries(harness).confirm_due(http, later)
 
