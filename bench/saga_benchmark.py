@@ -24,7 +24,8 @@ Measured, per phase, from the six topics read at the end (ce_time of each event)
 Also the raw aiokafka produce+consume ceiling on the same broker (before the shop
 starts), the rate of rebuilding the cart's read model from its store afterwards, and
 `rebuild_events_per_s`: bench/rebuild_benchmark.py's catalog store on PostgreSQL
-(100,000 events; its read model needs every event: the worst case).
+(100,000 events; its read model needs every event: the worst case), the median of three
+rebuilds.
 
     .venv/bin/python bench/saga_benchmark.py [--rates 2,4,6,8] [--seconds 20]
         [--max-seconds 60] [--quick]

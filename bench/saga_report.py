@@ -86,7 +86,7 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{'read-model rebuild (rebuild_benchmark)':<42}"
             f"{results['rebuild_events_per_s']:>12,.0f} events/s  ({rebuild['store']} store,"
-            f" {rebuild['backend']}, {rebuild['events']:,} events)"
+            f" {rebuild['backend']}, {rebuild['events']:,} events" + _runs(rebuild) + ")"
         )
     print(
         f"{'cart read-model rebuild (this run)':<42}{cart['events_per_s']:>12,.0f} events/s"
@@ -175,3 +175,11 @@ def chart(results: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _runs(rebuild: dict[str, Any]) -> str:
+    """The rebuilds the figure is the median of, when there were several."""
+    runs = rebuild.get("runs_events_per_s", [])
+    if len(runs) < 2:
+        return ""
+    return "; median of " + ", ".join(f"{r:,}" for r in runs)
