@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from orderflow_events import NotificationFailed, NotificationSent, OrderPlaced, Shipped
 from orderflow_notification import content
 from orderflow_notification.application import NotificationApplication, SendOutcome
@@ -478,3 +479,70 @@ def test_sends_run_in_the_dispatchers_own_threads(
     # (which the inbox and the read models need while a mail server keeps a send waiting)
     assert len(threads) == 2
     assert all(name.startswith("notice-send") for name in threads), threads
+
+
+def test_a_store_hiccup_while_recording_is_retried_and_the_outcome_kept(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given a confirmation, and a store that refuses the transaction recording its outcome
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    refusals = {"left": 1}
+    settle = app.settle
+
+    def flaky(outcomes: Any, claim_ids: Any, at: datetime) -> Any:
+        if outcomes and refusals["left"]:
+            refusals["left"] -= 1
+            raise ConnectionError("database away")
+        return settle(outcomes, claim_ids, at)
+
+    monkeypatch.setattr(app, "settle", flaky)
+
+    # When a round dispatches it
+    assert run_round(dispatcher) == 1
+
+    # Then it was sent once, and recorded as sent on the second try
+    assert refusals["left"] == 0
+    assert len(email_transport.sent) == 1
+    assert confirmation(app, order_id).status == NoticeStatus.SENT
+
+
+def test_a_lasting_store_failure_ends_the_round_and_the_notice_is_never_sent_again(
+    app: NotificationApplication,
+    dispatcher: Dispatcher,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given a confirmation, and a store that keeps refusing to record outcomes
+    order_id = uuid4()
+    deliver(make(OrderPlaced, order_id))
+    settle = app.settle
+
+    def failing(outcomes: Any, claim_ids: Any, at: datetime) -> Any:
+        if outcomes:
+            raise ConnectionError("database away")
+        return settle(outcomes, claim_ids, at)
+
+    monkeypatch.setattr(app, "settle", failing)
+    monkeypatch.setattr("orderflow_notification.dispatcher.time.sleep", lambda _: None)
+
+    # When a round sends it, then cannot record it
+    with pytest.raises(ConnectionError):
+        run_round(dispatcher)
+
+    # Then it stays claimed: the next start fails it (unknown outcome), never re-sends it
+    assert confirmation(app, order_id).status == NoticeStatus.CLAIMED
+    monkeypatch.setattr(app, "settle", settle)
+    assert dispatcher.recover() == 1
+    assert run_round(dispatcher) == 0
+    assert len(email_transport.sent) == 1
+    assert confirmation(app, order_id).status == NoticeStatus.FAILED
+    [failed] = [e for e in published(app) if isinstance(e, NotificationFailed)]
+    assert failed.error == UNKNOWN_OUTCOME
