@@ -481,6 +481,22 @@ def test_sends_run_in_the_dispatchers_own_threads(
     assert all(name.startswith("notice-send") for name in threads), threads
 
 
+def refuse_outcomes(app: NotificationApplication, monkeypatch: Any, times: int) -> list[int]:
+    """The store refuses the next `times` transactions that record outcomes; returns
+    [how many refusals are left]."""
+    left = [times]
+    settle = app.settle
+
+    def refusing(outcomes: Any, claim_ids: Any, at: datetime) -> Any:
+        if outcomes and left[0]:
+            left[0] -= 1
+            raise ConnectionError("database away")
+        return settle(outcomes, claim_ids, at)
+
+    monkeypatch.setattr(app, "settle", refusing)
+    return left
+
+
 def test_a_store_hiccup_while_recording_is_retried_and_the_outcome_kept(
     app: NotificationApplication,
     dispatcher: Dispatcher,
@@ -492,22 +508,13 @@ def test_a_store_hiccup_while_recording_is_retried_and_the_outcome_kept(
     # Given a confirmation, and a store that refuses the transaction recording its outcome
     order_id = uuid4()
     deliver(make(OrderPlaced, order_id))
-    refusals = {"left": 1}
-    settle = app.settle
-
-    def flaky(outcomes: Any, claim_ids: Any, at: datetime) -> Any:
-        if outcomes and refusals["left"]:
-            refusals["left"] -= 1
-            raise ConnectionError("database away")
-        return settle(outcomes, claim_ids, at)
-
-    monkeypatch.setattr(app, "settle", flaky)
+    left = refuse_outcomes(app, monkeypatch, times=1)
 
     # When a round dispatches it
     assert run_round(dispatcher) == 1
 
     # Then it was sent once, and recorded as sent on the second try
-    assert refusals["left"] == 0
+    assert left == [0]
     assert len(email_transport.sent) == 1
     assert confirmation(app, order_id).status == NoticeStatus.SENT
 
@@ -523,14 +530,7 @@ def test_a_lasting_store_failure_ends_the_round_and_the_notice_is_never_sent_aga
     # Given a confirmation, and a store that keeps refusing to record outcomes
     order_id = uuid4()
     deliver(make(OrderPlaced, order_id))
-    settle = app.settle
-
-    def failing(outcomes: Any, claim_ids: Any, at: datetime) -> Any:
-        if outcomes:
-            raise ConnectionError("database away")
-        return settle(outcomes, claim_ids, at)
-
-    monkeypatch.setattr(app, "settle", failing)
+    left = refuse_outcomes(app, monkeypatch, times=1_000)
     monkeypatch.setattr("orderflow_notification.dispatcher.time.sleep", lambda _: None)
 
     # When a round sends it, then cannot record it
@@ -539,7 +539,7 @@ def test_a_lasting_store_failure_ends_the_round_and_the_notice_is_never_sent_aga
 
     # Then it stays claimed: the next start fails it (unknown outcome), never re-sends it
     assert confirmation(app, order_id).status == NoticeStatus.CLAIMED
-    monkeypatch.setattr(app, "settle", settle)
+    left[0] = 0
     assert dispatcher.recover() == 1
     assert run_round(dispatcher) == 0
     assert len(email_transport.sent) == 1
