@@ -11,8 +11,10 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from orderflow_devinfra.kafka_reading import wait_caught_up
 from orderflow_devinfra.shop import wait_ready
 from orderflow_events import (
+    CATALOG_EVENTS,
     FULFILLMENT_EVENTS,
     Delivered,
     Money,
@@ -62,6 +64,8 @@ async def test_orders_ship_with_the_cheapest_carrier_and_are_delivered(shop: Sho
     # Given fulfillment with a 1 s sandbox delivery delay, and a listed product
     service = shop.start("fulfillment", delivery_delay_s="1", delivery_poll_s="0.2")
     await shop.publish(listed())
+    # (applied first: the weight sets the cost, and topics are not ordered among themselves)
+    await wait_caught_up(shop.kafka_bootstrap, "fulfillment", shop.topic(CATALOG_EVENTS))
 
     # When a standard order is placed then reserved, and an express one reserved first
     standard, express = order(ShippingMethod.STANDARD), order(ShippingMethod.EXPRESS)
