@@ -30,7 +30,9 @@ shipments = Table(
     shipments_metadata,
     Column("order_id", String(36), primary_key=True),
     Column("shipment_id", String(36), nullable=False),
-    Column("status", String(16), nullable=False),
+    # in_transit() looks for the shipped ones every poll: without an index, a scan of
+    # every shipment ever made
+    Column("status", String(16), nullable=False, index=True),
     Column("carrier", String(64)),
     Column("tracking_number", String(64)),
     Column("shipped_at", DateTime(timezone=True)),

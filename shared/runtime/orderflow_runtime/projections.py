@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orderflow_runtime.logs import get_logger
 from orderflow_runtime.parallel_rebuild import UNFINISHED_REBUILD, can_fork, rebuild_in_shares
+from orderflow_runtime.read_model_schema import create_schema
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication, ShareSelecting
 from orderflow_runtime.waiting import sleep_unless
@@ -143,7 +144,7 @@ class Projections:
     def setup(self) -> None:
         _positions_metadata.create_all(self.engine)
         for model in self.models:
-            model.metadata.create_all(self.engine)
+            create_schema(model.metadata, self.engine)
         self._ensure_position_rows()
 
     def _ensure_position_rows(self) -> None:
@@ -274,7 +275,7 @@ class Projections:
         self._last_position = 0
         for model in self.models:
             model.metadata.drop_all(self.engine)
-            model.metadata.create_all(self.engine)
+            create_schema(model.metadata, self.engine)
         with self.engine.begin() as conn:
             conn.execute(
                 positions_table.delete().where(
