@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from orderflow_runtime.logs import get_logger
@@ -39,6 +39,11 @@ DEADLINE_ACTIONS = Counter(
 )
 
 
+GAUGES_EVERY = timedelta(seconds=15)
+"""How often a round counts the orders by status: that reads every order ever placed,
+too much for every round (a second apart); a scrape every 15 s or more is usual."""
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -56,6 +61,7 @@ class DeadlineWatcher:
         self.projections = projections
         self.poll_s = poll_s
         self.clock = clock
+        self._gauges_at: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch until `stop`; a failed round is logged and the next one retries."""
@@ -67,14 +73,17 @@ class DeadlineWatcher:
             await sleep_unless(stop, self.poll_s)
 
     def check(self, now: datetime) -> dict[UUID, DeadlineAction]:
-        """One round: act on every order due by `now`, then update the gauges."""
+        """One round: act on every order due by `now`, then update the gauges (if they
+        are `GAUGES_EVERY` old)."""
         self.projections.catch_up()
         actions: dict[UUID, DeadlineAction] = {}
         for order_id in due_orders(self.projections.engine, now):
             status, action = self.app.enforce_deadline(order_id, now)
             actions[order_id] = action
             self._report(order_id, status, action)
-        self.update_gauges(now)
+        if self._gauges_at is None or now - self._gauges_at >= GAUGES_EVERY:
+            self.update_gauges(now)
+            self._gauges_at = now
         return actions
 
     def update_gauges(self, now: datetime) -> None:

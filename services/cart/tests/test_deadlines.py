@@ -190,3 +190,22 @@ def test_the_watcher_runs_until_stopped(service: Service, order_id: UUID) -> Non
 
     assert len(rounds) > 2
     assert expired_requests(app) == [order_id]
+
+
+def test_orders_are_counted_by_status_at_most_every_15_seconds(
+    shop_app: CartApplication, watcher: DeadlineWatcher, order_id: UUID, deliver: Deliver
+) -> None:
+    # Given a placed order, counted by a round
+    now = datetime.now(UTC)
+    watcher.check(now)
+    assert gauge("orderflow_orders_by_state", state="placed") == 1
+
+    # When it is cancelled, then rounds come a second apart
+    deliver(shop_app, stopped(order_id, reason="expired"))
+    watcher.check(now + timedelta(seconds=1))
+
+    # Then the count (which reads every order) waits until it is 15 s old
+    assert gauge("orderflow_orders_by_state", state="placed") == 1
+    watcher.check(now + timedelta(seconds=15))
+    assert gauge("orderflow_orders_by_state", state="placed") == 0
+    assert gauge("orderflow_orders_by_state", state="cancelled") == 1
