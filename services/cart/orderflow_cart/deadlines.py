@@ -39,11 +39,6 @@ DEADLINE_ACTIONS = Counter(
 )
 
 
-GAUGES_EVERY = timedelta(seconds=15)
-"""How often a round counts the orders by status: that reads every order ever placed,
-too much for every round (a second apart); a scrape every 15 s or more is usual."""
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -55,11 +50,14 @@ class DeadlineWatcher:
         projections: Projections,
         *,
         poll_s: float,
+        counts_every_s: float = 15.0,
         clock: Clock = utc_now,
     ) -> None:
         self.app = app
         self.projections = projections
         self.poll_s = poll_s
+        # The count by status reads every order ever placed: not every round.
+        self.counts_every = timedelta(seconds=counts_every_s)
         self.clock = clock
         self._gauges_at: datetime | None = None
 
@@ -74,14 +72,14 @@ class DeadlineWatcher:
 
     def check(self, now: datetime) -> dict[UUID, DeadlineAction]:
         """One round: act on every order due by `now`, then update the gauges (if they
-        are `GAUGES_EVERY` old)."""
+        are `counts_every` old)."""
         self.projections.catch_up()
         actions: dict[UUID, DeadlineAction] = {}
         for order_id in due_orders(self.projections.engine, now):
             status, action = self.app.enforce_deadline(order_id, now)
             actions[order_id] = action
             self._report(order_id, status, action)
-        if self._gauges_at is None or now - self._gauges_at >= GAUGES_EVERY:
+        if self._gauges_at is None or now - self._gauges_at >= self.counts_every:
             self.update_gauges(now)
             self._gauges_at = now
         return actions

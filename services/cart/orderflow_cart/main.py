@@ -28,7 +28,12 @@ def build(settings: ServiceSettings) -> ServiceSpec:
         raise TypeError(f"the cart service needs CartSettings, not {type(settings).__name__}")
     app = CartApplication(settings)
     projections = Projections(app, [OrderList(settings.deadlines())], read_model_engine(settings))
-    watcher = DeadlineWatcher(app, projections, poll_s=settings.deadline_poll_s)
+    watcher = DeadlineWatcher(
+        app,
+        projections,
+        poll_s=settings.deadline_poll_s,
+        counts_every_s=settings.order_counts_every_s,
+    )
     return ServiceSpec(
         app,
         output_topic=ORDERS_EVENTS,

@@ -82,6 +82,11 @@ class CartSettings(ServiceSettings):
     deadline_poll_s: Seconds = Field(
         default=1.0, description="How often the deadline watcher looks for overdue orders."
     )
+    order_counts_every_s: Seconds = Field(
+        default=15.0,
+        description="How often the deadline watcher counts the orders by status (the "
+        "orderflow_orders_by_state gauge): the count reads every order ever placed.",
+    )
 
     @field_validator("currency")
     @classmethod

@@ -251,7 +251,9 @@ async def test_refusals_and_customer_cancels_end_in_exactly_one_outcome(shop: Sh
 
 async def test_a_missed_deadline_asks_once_for_cancellation(shop: Shop) -> None:
     # Given a cart whose orders may wait 2 s for their payment
-    cart = await start_cart(shop, deadline_placed_s="2", deadline_poll_s="0.2")
+    cart = await start_cart(
+        shop, deadline_placed_s="2", deadline_poll_s="0.2", order_counts_every_s="0.2"
+    )
     with cart.client() as http:
         order_id = place(http, BOOT_42=1)
 
