@@ -20,9 +20,5 @@ def create_schema(metadata: MetaData, engine: Engine) -> None:
             try:
                 index.create(engine, checkfirst=True)
             except DBAPIError:  # another replica starting made it first
-                if index.name not in _index_names(engine, table.name):
+                if not inspect(engine).has_index(table.name, str(index.name)):
                     raise
-
-
-def _index_names(engine: Engine, table: str) -> set[str | None]:
-    return {index["name"] for index in inspect(engine).get_indexes(table)}
