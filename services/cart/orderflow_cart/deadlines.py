@@ -50,7 +50,7 @@ class DeadlineWatcher:
         projections: Projections,
         *,
         poll_s: float,
-        counts_every_s: float = 15.0,
+        counts_every_s: float,
         clock: Clock = utc_now,
     ) -> None:
         self.app = app

@@ -26,7 +26,7 @@ MINUTE, DAY = timedelta(minutes=1), timedelta(days=1)
 @pytest.fixture
 def watcher(service: Service) -> DeadlineWatcher:
     app, projections, _ = service
-    return DeadlineWatcher(app, projections, poll_s=0.01)
+    return DeadlineWatcher(app, projections, poll_s=0.01, counts_every_s=15)
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_the_watcher_runs_until_stopped(service: Service, order_id: UUID) -> Non
 
     async def run_briefly() -> None:
         stop = asyncio.Event()
-        watcher = DeadlineWatcher(app, projections, poll_s=0.01, clock=clock)
+        watcher = DeadlineWatcher(app, projections, poll_s=0.01, counts_every_s=15, clock=clock)
         task = asyncio.create_task(watcher.run(stop))
         await asyncio.sleep(0.3)
         stop.set()
