@@ -147,7 +147,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         self._service = settings.service_name
         self._positions: dict[str, int] = {}
         self._uncommitted: dict[TopicPartition, OffsetAndMetadata] = {}
-        self._committed_at = 0.0
+        self._committed_at = -float("inf")  # the first batch commits at once, whatever the uptime
         self._lettered = False
         """A record was dead-lettered since the last offset commit: commit at once (a
         record that cannot be parsed has no position to stop it being lettered twice)."""
