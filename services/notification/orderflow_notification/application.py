@@ -58,6 +58,8 @@ class NotificationApplication(EventStoreApplication):
         The save is a version check: of two dispatchers claiming one notice, one wins.
         """
         notice = self._notice(notice_id)
+        if notice is not None and _claimed_at(notice, at):
+            return _claimed(notice)  # an earlier try stored this claim, then reported an error
         if notice is None or notice.status != NoticeStatus.REQUESTED:
             return None
         with self._context(notice):
@@ -77,28 +79,39 @@ class NotificationApplication(EventStoreApplication):
         A claim is a version check: if another dispatcher claimed one of them meanwhile,
         the whole save is a version conflict. Then the outcomes are recorded on their own
         and each notice is claimed on its own, as `claim` does.
-        """
-        notices = [self._with_outcome(outcome) for outcome in outcomes]
-        claiming = [
-            notice
-            for notice in map(self._notice, claim_ids)
-            if notice is not None and notice.status == NoticeStatus.REQUESTED
-        ]
-        for notice in claiming:
-            with self._context(notice):
-                notice.claim(at)
-        if not notices and not claiming:
-            return []
-        try:
-            self.save(*notices, *claiming)
-        except IntegrityError:  # the cached copies are forgotten: each claim reloads
-            if outcomes:
-                self.save(*map(self._with_outcome, outcomes))
-            return [claimed for i in claim_ids if (claimed := self.claim(i, at)) is not None]
-        return [_claimed(notice) for notice in claiming]
 
-    def _with_outcome(self, outcome: SendOutcome) -> Notice:
+        A retry with the same arguments after an error is safe even if the failed try
+        was stored (a connection lost at commit): its outcomes are not recorded twice,
+        and its claims, made at `at`, are returned as ours.
+        """
+        notices = [n for n in map(self._with_outcome, outcomes) if n is not None]
+        taken: list[Notice] = []  # in claim order: claimed now, or by an earlier try
+        claiming: list[Notice] = []
+        for notice in map(self._notice, claim_ids):
+            if notice is None:
+                continue
+            if notice.status == NoticeStatus.REQUESTED:
+                with self._context(notice):
+                    notice.claim(at)
+                claiming.append(notice)
+            elif not _claimed_at(notice, at):
+                continue
+            taken.append(notice)
+        if notices or claiming:
+            try:
+                self.save(*notices, *claiming)
+            except IntegrityError:  # the cached copies are forgotten: each claim reloads
+                if recorded := [n for n in map(self._with_outcome, outcomes) if n is not None]:
+                    self.save(*recorded)
+                return [claimed for i in claim_ids if (claimed := self.claim(i, at)) is not None]
+        return [_claimed(notice) for notice in taken]
+
+    def _with_outcome(self, outcome: SendOutcome) -> Notice | None:
+        """The notice with its outcome, to save; None if its outcome is already stored
+        (by an earlier try whose commit went through, though it reported an error)."""
         notice = self._existing(outcome.notice_id)
+        if notice.status != NoticeStatus.CLAIMED:
+            return None
         with self._context(notice):
             if outcome.error is None:
                 notice.mark_sent(outcome.attempts, outcome.at)
@@ -141,6 +154,11 @@ class NotificationApplication(EventStoreApplication):
         """What the relay puts in the published event's causation headers."""
         context = EventContext(str(notice.cause_id), str(notice.order_id), notice.traceparent)
         return event_context(context)
+
+
+def _claimed_at(notice: Notice, at: datetime) -> bool:
+    """Whether the notice is claimed, and by a claim made at `at` (this dispatcher's)."""
+    return notice.status == NoticeStatus.CLAIMED and notice.claimed_at == at
 
 
 def _claimed(notice: Notice) -> ClaimedNotice:

@@ -91,6 +91,7 @@ class Notice(TracedAggregate):
         self.cause_id, self.traceparent = cause_id, traceparent
         self.status = NoticeStatus.REQUESTED
         self.attempts = 0
+        self.claimed_at: datetime | None = None
 
     def claim(self, at: datetime) -> None:
         """Taken by a dispatcher, in its own transaction, before anything is sent."""
@@ -99,7 +100,7 @@ class Notice(TracedAggregate):
 
     @event(Claimed)
     def _claimed(self, at: datetime) -> None:
-        self.status = NoticeStatus.CLAIMED
+        self.status, self.claimed_at = NoticeStatus.CLAIMED, at
 
     def mark_sent(self, attempts: int, at: datetime) -> None:
         self._require(NoticeStatus.CLAIMED)

@@ -546,3 +546,42 @@ def test_a_lasting_store_failure_ends_the_round_and_the_notice_is_never_sent_aga
     assert confirmation(app, order_id).status == NoticeStatus.FAILED
     [failed] = [e for e in published(app) if isinstance(e, NotificationFailed)]
     assert failed.error == UNKNOWN_OUTCOME
+
+
+def test_a_connection_lost_at_commit_loses_neither_the_outcome_nor_the_next_claim(
+    app: NotificationApplication,
+    projections: Projections,
+    settings: NotificationSettings,
+    deliver: Any,
+    make: Any,
+    email_transport: Any,
+    monkeypatch: Any,
+) -> None:
+    # Given confirmations of two orders, sent one at a time, and a store whose first
+    # transaction recording an outcome (with the next claim) commits, then reports an error
+    orders = [uuid4(), uuid4()]
+    for order_id in orders:
+        deliver(make(OrderPlaced, order_id))
+    put, lost = app.events.put, [1]
+
+    def committed_then_lost(events: Any, **kwargs: Any) -> Any:
+        stored = put(events, **kwargs)
+        if lost[0] and any(type(e).__name__ == "Sent" for e in events):
+            lost[0] = 0
+            raise ConnectionError("connection lost at commit")
+        return stored
+
+    monkeypatch.setattr(app.events, "put", committed_then_lost)
+    monkeypatch.setattr("orderflow_notification.dispatcher.time.sleep", lambda _: None)
+    settings = settings.model_copy(update={"dispatch_concurrency": 1})
+    dispatcher = Dispatcher(app, projections, {"email": email_transport}, settings)
+
+    # When one round dispatches them (the retry finds its first try stored)
+    assert run_round(dispatcher) == 2
+
+    # Then both were sent once and recorded as sent: none is left claimed, none failed
+    assert lost == [0]
+    assert len(email_transport.sent) == 2
+    assert [confirmation(app, o).status for o in orders] == [NoticeStatus.SENT] * 2
+    assert [type(e) for e in published(app)] == [NotificationSent] * 2
+    assert dispatcher.recover() == 0

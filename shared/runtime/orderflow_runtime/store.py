@@ -302,15 +302,17 @@ class EventStoreApplication(Application[Any]):
         super().__init__(env={**persistence_env(settings), **cache, **env})
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
-        """Save; on a version conflict forget the cached copies, so a retry reloads them.
+        """Save; if it fails, forget the cached copies, so a retry reloads them.
 
         The aggregate cache trusts itself (no fast-forward query per load) unless
         configured otherwise; a write by another process then surfaces here as a
-        version conflict, and the retry works on fresh state.
+        version conflict, and the retry works on fresh state. Any other failure is
+        forgotten too: a connection lost at commit may have stored the events, and the
+        cache (updated only after a save that returns) would then hold the old version.
         """
         try:
             return super().save(*objs, **kwargs)
-        except IntegrityError:
+        except Exception:
             self.forget(obj.id for obj in objs if hasattr(obj, "id"))
             raise
 

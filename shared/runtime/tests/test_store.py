@@ -6,6 +6,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
@@ -299,6 +300,35 @@ def test_a_version_conflict_raises_and_the_reload_sees_the_newest_version(
     fresh = store.repository.get(tally.id)
     assert (fresh.version, fresh.count) == (2, 1)
     fresh.count_one("e-ours", "o2", 2)
+    store.save(fresh)
+    assert store.repository.get(tally.id).count == 2
+
+
+def test_a_save_that_fails_after_commit_leaves_no_stale_copy_cached(
+    store: ProbeSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a saved tally, and a connection that is lost once the next save has committed
+    tally = Tally(1)
+    store.save(tally)
+    put = store.events.put
+
+    def committed_then_lost(*args: Any, **kwargs: Any) -> Any:
+        put(*args, **kwargs)
+        raise ConnectionError("connection lost at commit")
+
+    monkeypatch.setattr(store.events, "put", committed_then_lost)
+    ours = store.repository.get(tally.id)
+    ours.count_one("e1", "o1", 1)
+
+    # When the save reports the failure
+    with pytest.raises(ConnectionError):
+        store.save(ours)
+    monkeypatch.undo()
+
+    # Then a reload sees the stored count (not the cached version before it) and can go on
+    fresh = store.repository.get(tally.id)
+    assert (fresh.version, fresh.count) == (2, 1)
+    fresh.count_one("e2", "o2", 2)
     store.save(fresh)
     assert store.repository.get(tally.id).count == 2
 
