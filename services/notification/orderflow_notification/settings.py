@@ -54,7 +54,11 @@ class NotificationSettings(ServiceSettings):
     )
     dispatch_batch_size: int = Field(default=100, ge=1, description="Notices per dispatch round.")
     dispatch_concurrency: int = Field(
-        default=4, ge=1, le=32, description="Orders whose notices are sent at the same time."
+        default=16,
+        ge=1,
+        le=32,
+        description="Orders whose notices are sent at the same time: also the most notices "
+        "a crash can leave with an unknown outcome (failed at the next start, never re-sent).",
     )
 
     @property
