@@ -274,6 +274,19 @@ def phase_figures(
         "stages_ms": {name: _summary(values) for name, values in steps.items()},
         "events_per_s": {s: n / seconds for s, n in sorted(published.items())},
         "cpu_percent": {name: round(value, 1) for name, value in cpu.items()},
+        "cpu_ms_per_order": cpu_ms_per_order(cpu, accepted_in_window / seconds),
+    }
+
+
+def cpu_ms_per_order(cpu_percent: Mapping[str, float], accepted_per_s: float) -> dict[str, float]:
+    """CPU time per accepted order, by process (from its share of all cores over the
+    window); empty when no order was accepted."""
+    if accepted_per_s <= 0:
+        return {}
+    cores = os.cpu_count() or 1
+    return {
+        name: round(percent / 100 * cores * 1000 / accepted_per_s, 2)
+        for name, percent in cpu_percent.items()
     }
 
 

@@ -76,6 +76,11 @@ def print_table(results: dict[str, Any]) -> None:
         print(f"{_label(p):>12}" + "".join(f"{cpu.get(s, math.nan):>13.1f}" for s in columns))
     idle = results.get("idle_cpu_percent", {})
     print(f"{'idle shop':>12}" + "".join(f"{idle.get(s, math.nan):>13.1f}" for s in columns))
+    print("\nCPU ms per accepted order (the same shares over the orders accepted in the window)")
+    print(f"{'offered':>12}" + "".join(f"{s:>13}" for s in columns))
+    for p in phases:
+        ms = p.get("cpu_ms_per_order", {})
+        print(f"{_label(p):>12}" + "".join(f"{ms.get(s, math.nan):>13.2f}" for s in columns))
     print()
     print(
         f"{'raw aiokafka produce+consume':<42}{results['raw_kafka_events_per_s']:>12,.0f} events/s"
