@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Table, any_, bindparam, select
@@ -69,15 +70,14 @@ class KeyedRowsModel(ReadModel):
             # Many rows (a rebuild's batch): the stored ones that changed are deleted in one
             # statement and copied back with the new ones, rather than updated one by one.
             if updated:
-                delete = table.delete().where(key_column == any_(self._keys_array()))
-                conn.execute(delete, {"keys": updated})
+                conn.execute(self._delete_keys, {"keys": updated})
             insert_rows(conn, table, new + [rows[key] for key in updated])
             return
         insert_rows(conn, table, new)
         if updated:
-            values = self._values()
+            values = self._values
             conn.execute(
-                self._update(),
+                self._update_row,
                 [
                     {"b_key": key, **{f"v_{name}": rows[key][name] for name in values}}
                     for key in updated
@@ -88,31 +88,45 @@ class KeyedRowsModel(ReadModel):
         """The stored rows of `keys`: on PostgreSQL in one query with the keys as one
         array (`= ANY(...)`: a quarter of the time of an `IN` of 500 parameters), else
         by `IN` in chunks."""
-        (key_column,) = self.table.primary_key.columns
         if not keys:
             return
         if conn.dialect.name == "postgresql":
-            yield from conn.execute(
-                select(self.table).where(key_column == any_(self._keys_array())), {"keys": keys}
-            )
+            yield from conn.execute(self._select_keys_array, {"keys": keys})
             return
         for start in range(0, len(keys), _IN_CHUNK):
-            yield from conn.execute(
-                select(self.table).where(key_column.in_(keys[start : start + _IN_CHUNK]))
-            )
+            yield from conn.execute(self._select_keys_in, {"keys": keys[start : start + _IN_CHUNK]})
+
+    # The statements are built once per read model: building one costs more than running it.
+
+    @cached_property
+    def _select_keys_array(self) -> Any:
+        (key_column,) = self.table.primary_key.columns
+        return select(self.table).where(key_column == any_(self._keys_array()))
+
+    @cached_property
+    def _select_keys_in(self) -> Any:
+        (key_column,) = self.table.primary_key.columns
+        return select(self.table).where(key_column.in_(bindparam("keys", expanding=True)))
+
+    @cached_property
+    def _delete_keys(self) -> Any:
+        (key_column,) = self.table.primary_key.columns
+        return self.table.delete().where(key_column == any_(self._keys_array()))
 
     def _keys_array(self) -> Any:
         """A PostgreSQL array parameter `keys` of the key column's type."""
         (key_column,) = self.table.primary_key.columns
         return bindparam("keys", type_=ARRAY(key_column.type))
 
+    @cached_property
     def _values(self) -> list[str]:
         return [c.name for c in self.table.columns if not c.primary_key]
 
-    def _update(self) -> Any:
+    @cached_property
+    def _update_row(self) -> Any:
         (key_column,) = self.table.primary_key.columns
         return (
             self.table.update()
             .where(key_column == bindparam("b_key"))
-            .values({name: bindparam(f"v_{name}") for name in self._values()})
+            .values({name: bindparam(f"v_{name}") for name in self._values})
         )

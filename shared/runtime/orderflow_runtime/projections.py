@@ -29,6 +29,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     create_engine,
 )
 from sqlalchemy import event as sqlalchemy_event
@@ -139,6 +140,10 @@ class Projections:
         self._stop: int | None = None
         self._last_position = 0
         self._topics = _topics_of(self.models)
+        names = [model.name for model in self.models]
+        self._lock_positions = (  # built once: a statement costs more to build than to run
+            sql_select(positions_table).where(positions_table.c.name.in_(names)).with_for_update()
+        )
         self.setup()
 
     def setup(self) -> None:
@@ -262,8 +267,7 @@ class Projections:
     def set_positions(self, position: int) -> None:
         """Record every read model as projected up to `position` (after `project_share`)."""
         with self._lock, self.engine.begin() as conn:
-            for model in self.models:
-                _save_position(conn, model.name, position)
+            _save_positions(conn, [model.name for model in self.models], position)
             self._last_position = position
 
     def reset(self) -> None:
@@ -308,11 +312,7 @@ class Projections:
         with self.engine.begin() as conn:
             # Lock the positions: replicas sharing the read models take turns, and each
             # sees what the previous one projected (no event is applied twice).
-            rows = conn.execute(
-                sql_select(positions_table)
-                .where(positions_table.c.name.in_([m.name for m in self.models]))
-                .with_for_update()
-            ).all()
+            rows = conn.execute(self._lock_positions).all()
             known = {name: position for name, position in rows}
             positions = {model.name: known.get(model.name, 0) for model in self.models}
             start = min(positions.values(), default=0)
@@ -333,9 +333,7 @@ class Projections:
             else:
                 last = head  # nothing else (of interest) up to the head
             self._project(notifications, positions, conn)
-            for model in self.models:
-                if positions[model.name] < last:
-                    _save_position(conn, model.name, last)
+            _save_positions(conn, [name for name, at in positions.items() if at < last], last)
         self._last_position = last
         return len(notifications) or -1
 
@@ -370,19 +368,20 @@ class Projections:
         Woken by a save, it waits `gather_s` before reading, so that the saves of a busy
         moment are projected in one transaction rather than one each (a read that must
         see its own write calls `catch_up()` itself and does not wait for this loop).
+        A catch-up reads up to the head, so the next one waits for a save (or the idle
+        poll: the saves of other processes) rather than asking again at once.
         """
         while not stop.is_set():
             self._wake.clear()  # before reading: a save from now on wakes the next sleep
             try:
-                read = await asyncio.to_thread(self.catch_up)
+                await asyncio.to_thread(self.catch_up)
             except Exception as error:  # keep projecting after a failure; positions are safe
                 log.warning("projection failed, retrying", error=repr(error))
                 await sleep_unless(stop, 1.0)
                 continue
-            if not read:
-                await sleep_unless(stop, idle_poll_s, self._wake)
-                if self._wake.is_set():
-                    await sleep_unless(stop, gather_s)
+            await sleep_unless(stop, idle_poll_s, self._wake)
+            if self._wake.is_set():
+                await sleep_unless(stop, gather_s)
 
 
 class _UnfinishedRebuildError(Exception):
@@ -399,9 +398,23 @@ def _topics_of(models: Sequence[ReadModel]) -> tuple[str, ...]:
     return tuple(topics)
 
 
-def _save_position(conn: Connection, name: str, position: int) -> None:
-    updated = conn.execute(
-        positions_table.update().where(positions_table.c.name == name).values(position=position)
+_update_positions = (
+    positions_table.update()
+    .where(positions_table.c.name.in_(bindparam("names", expanding=True)))
+    .values(position=bindparam("position"))
+)
+
+
+def _save_positions(conn: Connection, names: Sequence[str], position: int) -> None:
+    """Record the read models `names` as projected up to `position`: one statement."""
+    if not names:
+        return
+    updated = conn.execute(_update_positions, {"names": list(names), "position": position})
+    if updated.rowcount == len(names):
+        return
+    stored = set(
+        conn.scalars(sql_select(positions_table.c.name).where(positions_table.c.name.in_(names)))
     )
-    if updated.rowcount == 0:
-        conn.execute(positions_table.insert().values(name=name, position=position))
+    for name in names:
+        if name not in stored:
+            conn.execute(positions_table.insert().values(name=name, position=position))

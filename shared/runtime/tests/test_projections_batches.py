@@ -3,14 +3,20 @@ can stop at a position and reports each batch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from eventsourcing.domain import event
 from orderflow_runtime.context import TracedAggregate
-from orderflow_runtime.projections import Projections, ReadModel, read_model_engine
+from orderflow_runtime.projections import (
+    Projections,
+    ReadModel,
+    positions_table,
+    read_model_engine,
+)
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
 from sqlalchemy import Connection, MetaData
@@ -139,3 +145,57 @@ def test_after_a_save_in_this_process_the_head_is_known_without_a_query(
     assert projections.catch_up() == 1
     assert everything.seen[-1] == "Lamp.Dusted"
     other.close()
+
+
+def test_the_positions_of_all_models_move_together_and_a_missing_row_is_made_again(
+    tmp_path: Path,
+) -> None:
+    app, settings = store(tmp_path)
+    projections = Projections(app, [Switches(), Everything()], read_model_engine(settings))
+    assert projections.catch_up() == 7
+    with projections.engine.begin() as conn:  # a row lost (say, an operator's cleanup)
+        conn.execute(positions_table.delete().where(positions_table.c.name == "test.switches"))
+    lamp = app.repository.get(app.process_recorder.select_notifications(1, 1)[0].originator_id)
+    lamp.switch()
+    app.save(lamp)
+
+    # the lost row reads as 0: Switches is given every switch again, once, and both rows
+    # are saved at the head
+    assert projections.catch_up() == 8
+    assert projections.positions() == {"test.switches": 8, "test.everything": 8}
+    assert projections.catch_up() == 0
+
+
+async def test_the_loop_waits_for_a_save_after_catching_up_rather_than_asking_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, settings = store(tmp_path)
+    everything = Everything()
+    projections = Projections(app, [everything], read_model_engine(settings))
+    queries: list[int] = []
+    query = app.max_notification_id
+    monkeypatch.setattr(app, "max_notification_id", lambda: queries.append(1) or query())
+    stop = asyncio.Event()
+    loop = asyncio.create_task(projections.run(stop, idle_poll_s=30, gather_s=0))
+    try:
+        await wait_until(lambda: len(everything.seen) == 7)
+        await asyncio.sleep(0.3)
+        assert queries == []  # the head it read up to was its own last save: no query
+
+        lamp = app.repository.get(app.process_recorder.select_notifications(1, 1)[0].originator_id)
+        lamp.dust()
+        app.save(lamp)
+        projections.wake()  # as the service's save listener does
+        await wait_until(lambda: len(everything.seen) == 8)
+        await asyncio.sleep(0.3)
+        assert queries == []
+    finally:
+        stop.set()
+        await loop
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
