@@ -107,8 +107,8 @@ class BatchPostgresProcessRecorder(PostgresProcessRecorder):
         if self._call is None:
             self._call = (
                 SQL(
-                    "SELECT * FROM {schema}.{function}(%s::{id_type}[], %s::bigint[], "
-                    "%s::text[], %s::bytea[], %s::text[], %s::bigint[])"
+                    "SELECT * FROM {schema}.{function}(%b::{id_type}[], %b::bigint[], "
+                    "%b::text[], %b::bytea[], %b::text[], %b::bigint[])"
                 )
                 .format(
                     schema=Identifier(self.datastore.schema),
