@@ -16,9 +16,10 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime
 from typing import Protocol
 from uuid import UUID
@@ -32,23 +33,13 @@ _ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
 _MESSAGES_PER_SESSION = 100  # then a new connection: providers cap messages per session
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The stock registry builds a new class (`type(...)`) for every header it parses:
-    a third of the time spent building a message. This one builds each class once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._built: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        built = self._built.get(key)
-        if built is None:
-            built = self._built[key] = super().__getitem__(name)
-        return built
-
-
-_POLICY = SMTP.clone(header_factory=_HeaderClasses())
+_POLICY = compat32.clone(linesep="\r\n")
+"""How messages are written: the `email` package's classic (compat32) API, which writes
+the headers it is given instead of parsing and refolding each one as `EmailMessage`
+does (2.6 ms an order confirmation there, 1.05 ms here). It does not refuse line breaks in header
+values: `_header_value` does."""
+_ADDRESS_HEADERS = frozenset({"From", "To"})
+_MAX_LINE = 998  # characters in a line of a message (RFC 5322)
 
 
 @dataclass(frozen=True)
@@ -108,20 +99,27 @@ class EmailTransport:
         self._idle: list[_Session] = []
         self._lock = threading.Lock()
 
-    def build(self, outgoing: Outgoing) -> EmailMessage:
-        message = EmailMessage(policy=_POLICY)
-        message["From"] = self._settings.smtp_from
-        message["To"] = outgoing.recipient
-        message["Subject"] = outgoing.message.subject
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["Message-ID"] = message_id(outgoing.notice_id, self._settings.message_id_domain)
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(outgoing.message.text)
-        message.add_alternative(outgoing.message.html, subtype="html")
-        return message
+    def build(self, outgoing: Outgoing) -> bytes:
+        """The message as sent: multipart/alternative (the text, then the HTML), CRLF line
+        ends; each body 7bit when it is ASCII, else UTF-8 in base64. `DeliveryError`
+        (not transient) when it cannot be written."""
+        message = MIMEMultipart("alternative")
+        headers = {
+            "From": self._settings.smtp_from,
+            "To": outgoing.recipient,
+            "Subject": outgoing.message.subject,
+            "Date": format_datetime(datetime.now(UTC)),
+            "Message-ID": message_id(outgoing.notice_id, self._settings.message_id_domain),
+            "Auto-Submitted": "auto-generated",
+        }
+        for name, value in headers.items():
+            message[name] = _header_value(name, value)
+        message.attach(_body_part(outgoing.message.text, "plain"))
+        message.attach(_body_part(outgoing.message.html, "html"))
+        return message.as_bytes(policy=_POLICY)
 
     def send(self, outgoing: Outgoing) -> None:
-        data = self.build(outgoing).as_bytes()
+        data = self.build(outgoing)
         kept = self._take()
         if kept is not None:
             try:
@@ -253,6 +251,29 @@ class SmsTransport:
             transient = response.status_code in (429, 503)
             error_text = f"SMS webhook answered HTTP {response.status_code}"
             raise DeliveryError(error_text, transient=transient)
+
+
+def _body_part(body: str, subtype: str) -> MIMEText:
+    """7bit when ASCII in lines SMTP carries (998 characters at most), else UTF-8 in
+    base64."""
+    short = body.isascii() and all(len(line) <= _MAX_LINE for line in body.splitlines())
+    part = MIMEText(body, subtype, "us-ascii" if short else "utf-8")
+    del part["MIME-Version"]  # the message's own header says it once
+    return part
+
+
+def _header_value(name: str, value: str) -> str:
+    """`value` as the header `name` is written: as it is when ASCII, else encoded (RFC
+    2047). A line break would start a header of the value's choosing: refused."""
+    if "\r" in value or "\n" in value:
+        raise DeliveryError(f"the {name} header contains a line break", transient=False)
+    if value.isascii():
+        return value
+    if name in _ADDRESS_HEADERS:
+        raise DeliveryError(
+            f"the {name} address is not ASCII (SMTPUTF8 is not supported)", transient=False
+        )
+    return Header(value, "utf-8", header_name=name).encode()
 
 
 def _delivery_error(error: OSError, recipient: str) -> DeliveryError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from email.header import decode_header, make_header
 from typing import Any
 from uuid import uuid4
 
@@ -49,6 +50,50 @@ def test_an_email_arrives_with_both_bodies_and_a_message_id_from_the_notice(
     assert message["From"] == "orders@orderflow.dev"
     assert body(message) == MESSAGE.text
     assert body(message, "html") == MESSAGE.html
+
+
+def test_text_beyond_ascii_or_long_lines_arrives_intact(
+    settings: NotificationSettings, smtp: Any, body: Any
+) -> None:
+    message = Rendered(
+        subject="Zoë, your order 0B8E6F3E is confirmed",
+        text="Hallo Zoë,\nTotal: 53.19 EUR\n",
+        html="<p>" + "x" * 1200 + "</p>\n",  # a line longer than SMTP carries as it is
+        sms="",
+    )
+    EmailTransport(email_settings(settings, smtp.port)).send(
+        Outgoing(uuid4(), "zoe@example.com", message)
+    )
+
+    [received] = smtp.messages
+    assert str(make_header(decode_header(received["Subject"]))) == message.subject
+    assert body(received) == message.text
+    assert body(received, "html") == message.html
+    assert all(len(line) <= 998 for line in received.as_string().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("recipient", "subject", "reason"),
+    [
+        ("ada@example.com", "Order 0B8E6F3E\r\nBcc: all@example.com", "line break"),
+        ("zoë@example.com", "Order 0B8E6F3E", "not ASCII"),
+    ],
+    ids=["header-injection", "non-ascii-address"],
+)
+def test_a_message_that_cannot_be_written_safely_is_refused_for_good(
+    settings: NotificationSettings, smtp: Any, recipient: str, subject: str, reason: str
+) -> None:
+    message = Rendered(subject=subject, text="Hello\n", html="<p>Hello</p>\n", sms="")
+
+    with pytest.raises(DeliveryError) as raised:
+        EmailTransport(email_settings(settings, smtp.port)).send(
+            Outgoing(uuid4(), recipient, message)
+        )
+
+    assert raised.value.transient is False
+    assert reason in str(raised.value)
+    assert recipient not in str(raised.value)
+    assert smtp.messages == []
 
 
 @pytest.mark.parametrize(
