@@ -139,6 +139,9 @@ class SoakReport:
     emails: int = 0
     notices_sent: int = 0
     notices_failed: int = 0
+    notice_failures: dict[str, int] = field(default_factory=dict)
+    """Why the failed notices failed: error text -> notices (a kill mid-send leaves
+    claims with an unknown outcome; anything else deserves a look)."""
     dead_letters: dict[str, int] = field(default_factory=dict)
     customer_errors: int = 0
     http_retries: dict[str, int] = field(default_factory=dict)
@@ -173,7 +176,8 @@ class SoakReport:
             f"{self.unexpected_exits}\n"
             f"violations: {figures}\n"
             f"cancel reasons {self.cancel_reasons}, returns received {self.returns_received}, "
-            f"emails {self.emails} (notices failed {self.notices_failed}), "
+            f"emails {self.emails} (notices failed {self.notices_failed}: "
+            f"{self.notice_failures}), "
             f"dead letters {self.dead_letters}\n"
             f"card probes {self.card_probes} (accepted {self.card_probes_accepted})\n"
             f"compared after a restart of all six: {self.snapshot_items} API views; read "
@@ -541,6 +545,8 @@ class Soak:
             "notification", "GET", "/notices", params={"status": "failed", "limit": 1000}
         )
         report.notices_failed = len(failed.json())
+        why = Counter(str(row.get("error")) for row in failed.json())
+        report.notice_failures = dict(why.most_common())
         report.dead_letters = asyncio.run(
             dead_letter_counts(self.kafka.bootstrap_servers, [f"{t}.dlq" for t in OUTPUTS.values()])
         )
