@@ -122,15 +122,24 @@ def test_rebuild_in_batches_up_to_a_position_with_progress(tmp_path: Path) -> No
     assert projections.positions() == {"test.everything": 7, "test.switches": 7}
 
 
-def test_after_a_save_in_this_process_the_head_is_known_without_a_query(
+def counting_head_queries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[EventStoreApplication, Everything, Projections, list[int]]:
+    """The lamps' store, an `Everything` model on it, and a list that grows by one for
+    each query of the log's head."""
     app, settings = store(tmp_path)
     everything = Everything()
     projections = Projections(app, [everything], read_model_engine(settings))
     queries: list[int] = []
     query = app.max_notification_id
     monkeypatch.setattr(app, "max_notification_id", lambda: queries.append(1) or query())
+    return app, everything, projections, queries
+
+
+def test_after_a_save_in_this_process_the_head_is_known_without_a_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, everything, projections, queries = counting_head_queries(tmp_path, monkeypatch)
 
     assert projections.catch_up() == 7  # saved here before: the last saved id is the head
     assert queries == []
@@ -138,7 +147,7 @@ def test_after_a_save_in_this_process_the_head_is_known_without_a_query(
     assert len(queries) == 1
 
     # another process's save is found by asking the log
-    other = EventStoreApplication(settings)
+    other = EventStoreApplication(app.settings)
     lamp = other.repository.get(app.process_recorder.select_notifications(1, 1)[0].originator_id)
     lamp.dust()
     other.save(lamp)
@@ -169,12 +178,7 @@ def test_the_positions_of_all_models_move_together_and_a_missing_row_is_made_aga
 async def test_the_loop_waits_for_a_save_after_catching_up_rather_than_asking_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app, settings = store(tmp_path)
-    everything = Everything()
-    projections = Projections(app, [everything], read_model_engine(settings))
-    queries: list[int] = []
-    query = app.max_notification_id
-    monkeypatch.setattr(app, "max_notification_id", lambda: queries.append(1) or query())
+    app, everything, projections, queries = counting_head_queries(tmp_path, monkeypatch)
     stop = asyncio.Event()
     loop = asyncio.create_task(projections.run(stop, idle_poll_s=30, gather_s=0))
     try:
