@@ -22,6 +22,14 @@ its last batch across its upgrade, or, when a consumer is upgraded after its pro
 a record the old consumer applied but whose offset it had not committed. Upgrade
 consumers first.
 
+The store work (handlers, the transaction) runs on the event loop's own thread, not in
+a worker thread: on a busy machine each trip to a worker waited twice for the scheduler,
+a delay every event paid at every service of the saga (p99 checkout -> Shipped at 16
+orders/s went from 611-786 ms to 319-409 ms without them). The loop waits while a batch
+is applied (a batch of `inbox_max_records` takes about a second at most) or while the
+database does not answer; the HTTP server runs on a loop of its own, so health checks
+and requests go on (see `service.py`).
+
 When a batch fails it is applied again record by record: a record that fails for a
 reason of its own is retried with backoff and then dead-lettered; one that fails
 because the database is away is retried until it is back (the partition waits, it
@@ -199,11 +207,11 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         items = [self._parse(record) for record in records]
         lettered: set[tuple[str, int, int]] = set()  # records dead-lettered: never twice
         try:
-            prepared = await asyncio.to_thread(self._prepare, items)
+            prepared = self._prepare(items)
             for letter in prepared.dead_letters:
                 await self._publish_letter(letter)
                 lettered.add((letter.topic, letter.partition, letter.offset))
-            await asyncio.to_thread(self._commit, prepared)
+            self._commit(prepared)
         except Exception as error:
             log.info("batch failed; applying its records one by one", error=repr(error))
             await self._process_one_by_one(items, lettered)
@@ -298,7 +306,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         delay = self._settings.retry_initial_delay_s
         while True:
             try:
-                await asyncio.to_thread(self._apply_and_commit_single, item)
+                self._apply_and_commit_single(item)
                 return
             except INFRASTRUCTURE_ERRORS as error:
                 RETRIES.labels(self._service, type(error).__name__).inc()
@@ -338,7 +346,7 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
             writes=True,
         )
         try:
-            await asyncio.to_thread(self._commit, prepared)
+            self._commit(prepared)
         except Exception as commit_error:  # already past it (a rival applied it): fine
             log.warning("could not record dead-lettered position", error=repr(commit_error))
 

@@ -9,6 +9,8 @@ at the next poll, and on a clean stop. After a crash it resumes from the saved
 position: it may publish again what it published since (consumers drop those by
 `sequence`), it never skips one. Each record
 carries the store's id (`storeid`) too: a new store starts its sequence again at 1.
+
+Its reads of the store run on the event loop's thread, as the inbox's do (see there why).
 """
 
 from __future__ import annotations
@@ -104,11 +106,11 @@ class OutboxRelay:
             if published == 0 or self._at_head:
                 # At the head: a save since the read set the wake (read again at once);
                 # else wait for one, or for the poll that finds other replicas' saves.
-                await self._save_due_position()
+                self._save_due_position()
                 await sleep_unless(stop, self._idle_poll_s, self._wake)
-        await self._save_position_on_stop()
+        self._save_position_on_stop()
 
-    async def _save_due_position(self, *, now: bool = False) -> None:
+    def _save_due_position(self, *, now: bool = False) -> None:
         """Save a position not yet saved, once `save_position_every_s` has passed (or
         `now`)."""
         if self._position is None or self._position == self._saved_position:
@@ -116,26 +118,24 @@ class OutboxRelay:
         if not now and time.monotonic() - self._saved_at < self._save_every_s:
             return
         position = self._position
-        await asyncio.to_thread(self._app.record_position, Tracking(RELAY_TRACKING_NAME, position))
+        self._app.record_position(Tracking(RELAY_TRACKING_NAME, position))
         self._saved_position, self._saved_at = position, time.monotonic()
 
-    async def _save_position_on_stop(self) -> None:
+    def _save_position_on_stop(self) -> None:
         try:
-            await self._save_due_position(now=True)
+            self._save_due_position(now=True)
         except Exception as error:  # the next start publishes those events again: no loss
             log.warning("relay position not saved on stop", error=repr(error))
 
     async def publish_next_batch(self) -> int:
         """Publish the next batch of stored events; returns how many stored events it covered."""
         if self._store_id is None:
-            self._store_id = await asyncio.to_thread(self._app.store_id)
+            self._store_id = self._app.store_id()
         if self._position is None:
-            self._position = await asyncio.to_thread(self._app.position, RELAY_TRACKING_NAME)
+            self._position = self._app.position(RELAY_TRACKING_NAME)
             self._saved_position = self._position
         start = self._position
-        last_id, records, self._at_head = await asyncio.to_thread(
-            self._read_batch, start, self._store_id
-        )
+        last_id, records, self._at_head = self._read_batch(start, self._store_id)
         if last_id == start:
             RELAY_BACKLOG.labels(self._service).set(0)
             return 0
@@ -150,7 +150,7 @@ class OutboxRelay:
         ]
         await asyncio.gather(*futures)
         self._position = last_id  # acknowledged: saved now, or with a later batch
-        await self._save_due_position()
+        self._save_due_position()
         self.published += len(records)
         RELAY_POSITION.labels(self._service).set(last_id)
         for record in records:

@@ -1,5 +1,10 @@
 """Runs one service: its store, outbox relay, inbox and HTTP API in one process.
 
+The inbox, the relay, the read models and a service's own loops share the main event
+loop; the inbox and the relay do their store work on it directly (see `inbox.py`), so the
+HTTP server runs on a second loop in a thread of its own ("http"): a batch being applied,
+or a database that does not answer, never holds up a request or a health check.
+
 `ServiceRuntime(...).run()` is what a service's `main` calls. SIGTERM or SIGINT stops
 it gracefully: the inbox finishes (or abandons, uncommitted) its batch, the relay
 finishes its batch, the HTTP server drains, the Kafka clients close.
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import signal
+import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +63,17 @@ class ServiceSpec:
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
     loop.call_soon_threadsafe(callback)
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    import uvloop
+
+    return uvloop.new_event_loop()
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None) -> None:
+    if not future.done():
+        future.set_result(error)
 
 
 def tune_garbage_collector() -> None:
@@ -207,18 +224,35 @@ class ServiceRuntime:
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-        serve = asyncio.create_task(server.serve())
-        await self.stop.wait()
-        server.should_exit = True
-        await serve
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[Any] = loop.create_future()
+
+        def serve() -> None:  # in the "http" thread, on a loop of its own
+            error: BaseException | None = None
+            try:
+                with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+                    runner.run(server.serve())
+            except BaseException as failure:  # uvicorn exits (SystemExit) when it cannot bind
+                error = failure
+            with contextlib.suppress(RuntimeError):  # the main loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, ended, error)
+
+        threading.Thread(target=serve, name="http", daemon=True).start()
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait([ended, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            server.should_exit = True  # uvicorn drains its connections, then serve() returns
+        error = await ended
+        if not self.stop.is_set():
+            raise RuntimeError(f"the HTTP server stopped: {error!r}")
 
 
 def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceSpec]) -> None:
     """The `main` of a service process: logs, event loop (uvloop), runtime, until SIGTERM."""
-    import uvloop
-
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name, settings.trace_exporter)
     spec = build(settings)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+    with asyncio.Runner(loop_factory=_new_event_loop) as runner:
         runner.run(ServiceRuntime(settings, spec).run())

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from orderflow_devinfra import LocalPostgres
 from orderflow_devinfra.kafka_reading import read_topic, wait_caught_up
 from orderflow_devinfra.processes import ServiceProcess
 from orderflow_events import (
@@ -149,6 +150,48 @@ def test_health_readiness_and_metrics_over_http(probe: ProbeEnv) -> None:
     assert source.stop() == 0
     assert_all_json(sink)
     assert_all_json(source)
+
+
+def test_health_answers_while_the_inbox_waits_for_a_paused_database(
+    probe: ProbeEnv, local_postgres: LocalPostgres
+) -> None:
+    # Given the sink on a PostgreSQL server of its own, ready, and an HTTP port each
+    probe.sink_db = local_postgres.create_database("sink")
+    sink, sink_port = start_with_http(probe, "sink")
+    sink.wait_until(lambda: status(sink_port, "/health/ready") == 200, timeout=60, what="ready")
+    applied = {"service": "probe-sink", "type": OrderPlaced.ce_type, "outcome": "applied"}
+
+    # When the database stops answering and the source relays 5 orders to the sink (whose
+    # inbox then waits for the database on the main event loop's thread)
+    local_postgres.pause()
+    try:
+        source, source_port = start_with_http(probe, "source", "--place", "5")
+        published = {"service": "probe-source", "type": OrderPlaced.ce_type}
+        source.wait_until(
+            lambda: metric(source_port, "orderflow_events_published_total", **published) >= 5,
+            timeout=60,
+            what="5 orders published",
+        )
+        time.sleep(1.0)  # the sink fetches them meanwhile
+
+        # Then the sink answers its liveness and metrics requests at once all the while
+        for _ in range(4):
+            started = time.monotonic()
+            assert status(sink_port, "/health/live") == 200
+            assert metric(sink_port, "orderflow_events_consumed_total", **applied) == 0
+            assert time.monotonic() - started < 1.0
+            time.sleep(0.5)
+    finally:
+        local_postgres.resume()
+
+    # And once the database answers again it applies the 5 orders
+    sink.wait_until(
+        lambda: metric(sink_port, "orderflow_events_consumed_total", **applied) >= 5,
+        timeout=60,
+        what="5 events applied",
+    )
+    assert sink.stop() == 0
+    assert source.stop() == 0
 
 
 def test_sigterm_stops_each_role_gracefully(probe: ProbeEnv) -> None:
