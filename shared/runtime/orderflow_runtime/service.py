@@ -1,9 +1,10 @@
 """Runs one service: its store, outbox relay, inbox and HTTP API in one process.
 
-The inbox, the relay, the read models and a service's own loops share the main event
-loop; the inbox and the relay do their store work on it directly (see `inbox.py`), so the
-HTTP server runs on a second loop in a thread of its own ("http"): a batch being applied,
-or a database that does not answer, never holds up a request or a health check.
+The inbox, the relay and the read models share the main event loop; the inbox and the
+relay do their store work on it directly (see `inbox.py`), so the HTTP server and each of
+a service's own loops (`ServiceSpec.background`) run on a loop of their own, each in a
+thread of its own: a batch being applied, or a database that does not answer, never
+holds up a request, a health check or an email being sent.
 
 `ServiceRuntime(...).run()` is what a service's `main` calls. SIGTERM or SIGINT stops
 it gracefully: the inbox finishes (or abandons, uncommitted) its batch, the relay
@@ -156,10 +157,11 @@ class ServiceRuntime:
                 await consumer.start()
                 tasks.append(asyncio.create_task(self.inbox.run(self.stop), name="inbox"))
             for background in spec.background:
-                name = getattr(background, "__name__", "background")
-                tasks.append(asyncio.create_task(background(self.stop), name=name))
+                name = getattr(background, "__qualname__", "background")
+                tasks.append(asyncio.create_task(self._on_own_loop(name, background), name=name))
             if settings.http_port:
-                tasks.append(asyncio.create_task(self._serve_http(), name="http"))
+                http = self._on_own_loop("http", self._serve_http)
+                tasks.append(asyncio.create_task(http, name="http"))
             self._started = True
             log.info("service started", topics=topics)
             await self._wait(tasks)
@@ -208,7 +210,8 @@ class ServiceRuntime:
         # Let the loops finish their batch and return by themselves.
         await asyncio.wait(tasks, timeout=10)
 
-    async def _serve_http(self) -> None:
+    async def _serve_http(self, stop: asyncio.Event) -> None:
+        """The HTTP API until `stop` (on a loop of its own: see `_on_own_loop`)."""
         api = self.spec.api or service_api(self.settings.service_name)
         install_problem_handlers(api)
         install_request_tracing(api)
@@ -224,29 +227,60 @@ class ServiceRuntime:
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-        loop = asyncio.get_running_loop()
-        ended: asyncio.Future[Any] = loop.create_future()
+        serve = asyncio.create_task(server.serve())
+        stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([serve, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        server.should_exit = True  # uvicorn drains its connections, then serve() returns
+        await serve  # raises SystemExit when it could not bind
+        if not stop.is_set():
+            raise RuntimeError("the HTTP server stopped")
 
-        def serve() -> None:  # in the "http" thread, on a loop of its own
+    async def _on_own_loop(self, name: str, body: BackgroundTask) -> None:
+        """Run `body(stop)` on a second event loop in a thread of its own (`name`), until
+        the service stops; its failure is this task's.
+
+        The main loop applies inbox batches and relays events without leaving its thread;
+        HTTP and the services' own loops (a dispatcher waiting on its sends, a scheduler)
+        run beside it, so neither holds up the other.
+        """
+        main_loop = asyncio.get_running_loop()
+        ended: asyncio.Future[Any] = main_loop.create_future()
+        started = threading.Event()
+        own: dict[str, Any] = {}
+
+        async def main() -> None:
+            own["loop"], own["stop"] = asyncio.get_running_loop(), asyncio.Event()
+            started.set()
+            await body(own["stop"])
+
+        def thread() -> None:
             error: BaseException | None = None
             try:
                 with asyncio.Runner(loop_factory=_new_event_loop) as runner:
-                    runner.run(server.serve())
-            except BaseException as failure:  # uvicorn exits (SystemExit) when it cannot bind
+                    runner.run(main())
+            except BaseException as failure:
                 error = failure
+            finally:
+                started.set()
             with contextlib.suppress(RuntimeError):  # the main loop is gone: nobody waits
-                loop.call_soon_threadsafe(_settle, ended, error)
+                main_loop.call_soon_threadsafe(_settle, ended, error)
 
-        threading.Thread(target=serve, name="http", daemon=True).start()
+        threading.Thread(target=thread, name=name, daemon=True).start()
         stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait([ended, stopping], return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
-            server.should_exit = True  # uvicorn drains its connections, then serve() returns
+            await asyncio.to_thread(started.wait)
+            if "loop" in own:
+                with contextlib.suppress(RuntimeError):  # its loop has ended already
+                    own["loop"].call_soon_threadsafe(own["stop"].set)
         error = await ended
+        if error is not None:
+            raise error
         if not self.stop.is_set():
-            raise RuntimeError(f"the HTTP server stopped: {error!r}")
+            raise RuntimeError(f"{name} returned before the service stopped")
 
 
 def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceSpec]) -> None:
