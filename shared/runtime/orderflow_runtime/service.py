@@ -158,9 +158,10 @@ class ServiceRuntime:
                 tasks.append(asyncio.create_task(self.inbox.run(self.stop), name="inbox"))
             for background in spec.background:
                 name = getattr(background, "__qualname__", "background")
-                tasks.append(asyncio.create_task(self._on_own_loop(name, background), name=name))
+                own_loop = run_on_own_loop(name, background, self.stop)
+                tasks.append(asyncio.create_task(own_loop, name=name))
             if settings.http_port:
-                http = self._on_own_loop("http", self._serve_http)
+                http = run_on_own_loop("http", self._serve_http, self.stop)
                 tasks.append(asyncio.create_task(http, name="http"))
             self._started = True
             log.info("service started", topics=topics)
@@ -211,7 +212,7 @@ class ServiceRuntime:
         await asyncio.wait(tasks, timeout=10)
 
     async def _serve_http(self, stop: asyncio.Event) -> None:
-        """The HTTP API until `stop` (on a loop of its own: see `_on_own_loop`)."""
+        """The HTTP API until `stop` (on a loop of its own: see `run_on_own_loop`)."""
         api = self.spec.api or service_api(self.settings.service_name)
         install_problem_handlers(api)
         install_request_tracing(api)
@@ -236,51 +237,53 @@ class ServiceRuntime:
         if not stop.is_set():
             raise RuntimeError("the HTTP server stopped")
 
-    async def _on_own_loop(self, name: str, body: BackgroundTask) -> None:
-        """Run `body(stop)` on a second event loop in a thread of its own (`name`), until
-        the service stops; its failure is this task's.
 
-        The main loop applies inbox batches and relays events without leaving its thread;
-        HTTP and the services' own loops (a dispatcher waiting on its sends, a scheduler)
-        run beside it, so neither holds up the other.
-        """
-        main_loop = asyncio.get_running_loop()
-        ended: asyncio.Future[Any] = main_loop.create_future()
-        started = threading.Event()
-        own: dict[str, Any] = {}
+async def run_on_own_loop(name: str, body: BackgroundTask, stop: asyncio.Event) -> None:
+    """Run `body(its_stop)` on a second event loop (uvloop) in a thread of its own named
+    `name`, until `stop` (of the calling loop) is set; `body`'s failure is this call's, and
+    so is its returning before `stop`.
 
-        async def main() -> None:
-            own["loop"], own["stop"] = asyncio.get_running_loop(), asyncio.Event()
-            started.set()
-            await body(own["stop"])
+    The main loop applies inbox batches and relays events without leaving its thread;
+    HTTP and the services' own loops (a dispatcher waiting on its sends, a scheduler)
+    run beside it this way, so neither holds up the other.
+    """
+    main_loop = asyncio.get_running_loop()
+    ended: asyncio.Future[Any] = main_loop.create_future()
+    started = threading.Event()
+    own: dict[str, Any] = {}
 
-        def thread() -> None:
-            error: BaseException | None = None
-            try:
-                with asyncio.Runner(loop_factory=_new_event_loop) as runner:
-                    runner.run(main())
-            except BaseException as failure:
-                error = failure
-            finally:
-                started.set()
-            with contextlib.suppress(RuntimeError):  # the main loop is gone: nobody waits
-                main_loop.call_soon_threadsafe(_settle, ended, error)
+    async def main() -> None:
+        own["loop"], own["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        started.set()
+        await body(own["stop"])
 
-        threading.Thread(target=thread, name=name, daemon=True).start()
-        stopping: asyncio.Future[Any] = asyncio.ensure_future(self.stop.wait())
+    def thread() -> None:
+        error: BaseException | None = None
         try:
-            await asyncio.wait([ended, stopping], return_when=asyncio.FIRST_COMPLETED)
+            with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+                runner.run(main())
+        except BaseException as failure:
+            error = failure
         finally:
-            stopping.cancel()
-            await asyncio.to_thread(started.wait)
-            if "loop" in own:
-                with contextlib.suppress(RuntimeError):  # its loop has ended already
-                    own["loop"].call_soon_threadsafe(own["stop"].set)
-        error = await ended
-        if error is not None:
-            raise error
-        if not self.stop.is_set():
-            raise RuntimeError(f"{name} returned before the service stopped")
+            started.set()
+        with contextlib.suppress(RuntimeError):  # the main loop is gone: nobody waits
+            main_loop.call_soon_threadsafe(_settle, ended, error)
+
+    threading.Thread(target=thread, name=name, daemon=True).start()
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([ended, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        await asyncio.to_thread(started.wait)
+        if "loop" in own:
+            with contextlib.suppress(RuntimeError):  # its loop has ended already
+                own["loop"].call_soon_threadsafe(own["stop"].set)
+    error = await ended
+    if error is not None:
+        raise error
+    if not stop.is_set():
+        raise RuntimeError(f"{name} returned before the service stopped")
 
 
 def run_service(settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceSpec]) -> None:
