@@ -195,6 +195,10 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
                         return
                     for tp, part in batches.items():
                         self._uncommitted[tp] = OffsetAndMetadata(part[-1].offset + 1, "")
+                    # getmany returns records it holds without giving the loop a turn:
+                    # let the relay publish what this batch saved (and the Kafka client
+                    # send its heartbeats) before the next batch.
+                    await asyncio.sleep(0)
                 due = self._committed_at + self._settings.inbox_commit_interval_s
                 if self._uncommitted and (self._lettered or time.monotonic() >= due):
                     await self._commit_offsets(list(self._uncommitted))

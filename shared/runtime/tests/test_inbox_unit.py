@@ -609,6 +609,41 @@ async def test_offsets_are_committed_after_each_batch_when_the_interval_is_zero(
     assert consumer.commits == [{TopicPartition(TOPIC, 0): 2}, {TopicPartition(TOPIC, 0): 3}]
 
 
+class HoldingConsumer(ScriptedConsumer):
+    """Hands out batches it holds without giving the loop a turn, as aiokafka's does."""
+
+    async def getmany(self, timeout_ms: int = 0, max_records: int = 0) -> object:
+        if not self.batches:
+            return await super().getmany(timeout_ms, max_records)
+        batch = self.batches.pop(0)
+        return {TopicPartition(TOPIC, 0): batch}
+
+
+async def test_other_tasks_get_a_turn_between_batches(
+    sink: ProbeSink, make_settings: SettingsFactory
+) -> None:
+    # Given five batches the consumer holds already (a backlog), and another task of the
+    # loop (as the relay is) noting what it sees each time it runs
+    settings = make_settings("sink", inbox_commit_interval_s=3600)
+    consumer = HoldingConsumer([[placed(sequence)] for sequence in range(1, 6)])
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: on_order_placed}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
+    seen: set[int] = set()
+
+    async def watch() -> None:
+        while True:
+            seen.add(inbox.applied)
+            await asyncio.sleep(0)
+
+    watcher = asyncio.create_task(watch())
+    await run_until_drained(inbox, consumer)
+    watcher.cancel()
+
+    # Then that task ran between each batch and the next, not only once all were applied
+    assert {1, 2, 3, 4} <= seen
+
+
 async def test_revoked_partitions_have_their_applied_offsets_committed(
     sink: ProbeSink, make_settings: SettingsFactory
 ) -> None:
