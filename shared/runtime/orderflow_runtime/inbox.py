@@ -26,9 +26,8 @@ The store work (handlers, the transaction) runs on the event loop's own thread, 
 a worker thread: on a busy machine each trip to a worker waited twice for the scheduler,
 a delay every event paid at every service of the saga (p99 checkout -> Shipped at 16
 orders/s went from 611-786 ms to 319-443 ms without them). The loop waits while a batch
-is applied (a batch of `inbox_max_records` takes about a second at most) or while the
-database does not answer; the HTTP server runs on a loop of its own, so health checks
-and requests go on (see `service.py`).
+(at most `inbox_max_records`) is applied, or while the database does not answer; the HTTP
+server runs on a loop of its own, so health checks and requests go on (see `service.py`).
 
 When a batch fails it is applied again record by record: a record that fails for a
 reason of its own is retried with backoff and then dead-lettered; one that fails
