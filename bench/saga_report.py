@@ -35,6 +35,11 @@ def print_table(results: dict[str, Any]) -> None:
     print(
         f"\n{results['cores']} cores; Kafka + PostgreSQL ({results['infra']}, fsync on); "
         f"{results['seconds']:g} s per phase"
+        + (
+            f" ({results['max_seconds']:g} s at max, {results['half_max_seconds']:g} s at half max)"
+            if "half_max_seconds" in results
+            else ""
+        )
     )
     print("\nthroughput and end-to-end latency (checkout 201 -> event ce_time), ms")
     head = (
@@ -122,7 +127,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     fig, (ax_rate, ax_lat, ax_cpu) = plt.subplots(1, 3, figsize=(17, 5.2))
     fig.suptitle(
         f"orderflow saga: {results['cores']} cores, Kafka + PostgreSQL (fsync on), "
-        f"{results['seconds']:g} s per rate; raw aiokafka "
+        f"{results['seconds']:g} s per rate, {results.get('half_max_seconds', 0):g} s at half max;"
+        " raw aiokafka "
         f"{results['raw_kafka_events_per_s']:,.0f} events/s"
     )
     offered = [p["offered_per_s"] for p in fixed]
