@@ -40,6 +40,7 @@ def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.inbox_max_records,
+        fetch_max_wait_ms=settings.inbox_fetch_max_wait_ms,
         fetch_max_bytes=16 * 1024 * 1024,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
         session_timeout_ms=10_000,
