@@ -52,7 +52,13 @@ from orderflow_events import Envelope, InvalidRecord, from_record
 from orderflow_runtime.context import EventContext, event_context
 from orderflow_runtime.dlq import DeadLetter, DeadLetterPublisher
 from orderflow_runtime.logs import bound_contextvars, get_logger
-from orderflow_runtime.metrics import EVENTS_CONSUMED, HANDLER_SECONDS, RETRIES
+from orderflow_runtime.metrics import (
+    EVENTS_CONSUMED,
+    HANDLER_SECONDS,
+    PARTITIONS_ASSIGNED,
+    PARTITIONS_REVOKED,
+    RETRIES,
+)
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
 from orderflow_runtime.tracing import span
@@ -171,9 +177,16 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # The batch in hand commits or is redelivered; positions guard either way. The
         # offsets of batches already applied go now, so the next owner starts past them.
+        if revoked:
+            log.info("partitions revoked", partitions=_names(revoked))
+            PARTITIONS_REVOKED.labels(self._service).inc(len(revoked))
         await self._commit_offsets([tp for tp in revoked if tp in self._uncommitted])
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        held = self._consumer.assignment()
+        PARTITIONS_ASSIGNED.labels(self._service).set(len(held))
+        if assigned:
+            log.info("partitions assigned", partitions=_names(assigned), held=len(held))
         for tp in assigned:  # another member may have moved these on: re-read them
             prefix = tracking_name(tp.topic, tp.partition, None)  # and any of its storeids
             for name in [n for n in self._positions if n == prefix or n.startswith(f"{prefix}:")]:
@@ -376,3 +389,8 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         except (CommitFailedError, IllegalStateError, KafkaError) as error:
             # A rebalance took the partitions; the new owner skips what we applied.
             log.warning("offset commit failed", error=repr(error))
+
+
+def _names(partitions: Sequence[TopicPartition]) -> str:
+    """`topic:partition` of each, sorted: one log field."""
+    return ",".join(sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))

@@ -20,6 +20,15 @@ HANDLER_SECONDS = Histogram(
     ["service"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+PARTITIONS_REVOKED = Counter(
+    "orderflow_inbox_partitions_revoked_total",
+    "Partitions taken from the inbox at a rebalance (a member joined or left, or this one "
+    "was dropped for missing its heartbeats and joined again).",
+    ["service"],
+)
+PARTITIONS_ASSIGNED = Gauge(
+    "orderflow_inbox_assigned_partitions", "Partitions the inbox holds now.", ["service"]
+)
 RETRIES = Counter(
     "orderflow_inbox_retries_total", "Retried attempts at applying a record.", ["service", "error"]
 )

@@ -681,3 +681,22 @@ async def test_a_dead_letter_has_its_offset_committed_at_once(
     p0 = TopicPartition(TOPIC, 0)
     # the first batch, the one with the dead letter (with the batch before it), the stop
     assert consumer.commits == [{p0: 2}, {p0: 4}, {p0: 5}]
+
+
+async def test_a_rebalance_is_logged_and_counted(sink: ProbeSink, settings: ProbeSettings) -> None:
+    inbox, _ = make_inbox(sink, settings)
+    labels = {"service": settings.service_name}
+    before = REGISTRY.get_sample_value("orderflow_inbox_partitions_revoked_total", labels) or 0
+
+    with capture_logs() as logs:
+        await inbox.on_partitions_revoked([TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 0)])
+        await inbox.on_partitions_revoked([])  # a first join revokes nothing: not a rebalance
+        await inbox.on_partitions_assigned([TopicPartition(TOPIC, 2)])
+
+    revoked = [entry for entry in logs if entry["event"] == "partitions revoked"]
+    assert [entry["partitions"] for entry in revoked] == [f"{TOPIC}:0,{TOPIC}:1"]
+    assert [entry["event"] for entry in logs].count("partitions assigned") == 1
+    after = REGISTRY.get_sample_value("orderflow_inbox_partitions_revoked_total", labels)
+    assert after == before + 2
+    held = REGISTRY.get_sample_value("orderflow_inbox_assigned_partitions", labels)
+    assert held == 0  # what the consumer holds (the stub: nothing)
