@@ -12,6 +12,7 @@ async def test_the_consumer_fetch_wait_is_the_setting(monkeypatch: pytest.Monkey
     monkeypatch.setenv("PROBE_INBOX_FETCH_MAX_WAIT_MS", "250")
 
     consumer = make_consumer(ProbeSettings(service_name="probe"))
+    await consumer.stop()  # never started: only marks it closed
 
     # aiokafka keeps it unexposed; this is what it puts in every FetchRequest.
     assert consumer._fetch_max_wait_ms == 250
@@ -19,6 +20,7 @@ async def test_the_consumer_fetch_wait_is_the_setting(monkeypatch: pytest.Monkey
 
 async def test_by_default_a_fetch_waits_100_ms_at_most() -> None:
     consumer = make_consumer(ProbeSettings(service_name="probe"))
+    await consumer.stop()
 
     assert consumer._fetch_max_wait_ms == 100
 
