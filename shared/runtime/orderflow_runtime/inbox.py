@@ -180,6 +180,9 @@ class Inbox(ConsumerRebalanceListener):  # type: ignore[misc]
         if revoked:
             log.info("partitions revoked", partitions=_names(revoked))
             PARTITIONS_REVOKED.labels(self._service).inc(len(revoked))
+            # aiokafka rebalances eagerly: every partition goes, and the gauge reads 0
+            held = self._consumer.assignment() - set(revoked)
+            PARTITIONS_ASSIGNED.labels(self._service).set(len(held))
         await self._commit_offsets([tp for tp in revoked if tp in self._uncommitted])
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:

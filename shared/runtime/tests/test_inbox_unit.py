@@ -683,20 +683,40 @@ async def test_a_dead_letter_has_its_offset_committed_at_once(
     assert consumer.commits == [{p0: 2}, {p0: 4}, {p0: 5}]
 
 
+class AssignedConsumer(StubConsumer):
+    """Holds the partitions it is told it holds, as aiokafka's does during a rebalance."""
+
+    def __init__(self) -> None:
+        self.held: set[TopicPartition] = set()
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.held)
+
+
 async def test_a_rebalance_is_logged_and_counted(sink: ProbeSink, settings: ProbeSettings) -> None:
-    inbox, _ = make_inbox(sink, settings)
+    consumer = AssignedConsumer()
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: on_order_placed}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
     labels = {"service": settings.service_name}
     before = REGISTRY.get_sample_value("orderflow_inbox_partitions_revoked_total", labels) or 0
 
+    def held() -> float | None:
+        return REGISTRY.get_sample_value("orderflow_inbox_assigned_partitions", labels)
+
     with capture_logs() as logs:
-        await inbox.on_partitions_revoked([TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 0)])
         await inbox.on_partitions_revoked([])  # a first join revokes nothing: not a rebalance
-        await inbox.on_partitions_assigned([TopicPartition(TOPIC, 2)])
+        consumer.held = {TopicPartition(TOPIC, p) for p in (0, 1, 2)}
+        await inbox.on_partitions_assigned(sorted(consumer.held))
+        assert held() == 3
+        await inbox.on_partitions_revoked([TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 0)])
+        assert held() == 1  # still listed by the consumer while the listener runs
 
     revoked = [entry for entry in logs if entry["event"] == "partitions revoked"]
     assert [entry["partitions"] for entry in revoked] == [f"{TOPIC}:0,{TOPIC}:1"]
-    assert [entry["event"] for entry in logs].count("partitions assigned") == 1
+    assigned = [entry for entry in logs if entry["event"] == "partitions assigned"]
+    assert [(entry["partitions"], entry["held"]) for entry in assigned] == [
+        (f"{TOPIC}:0,{TOPIC}:1,{TOPIC}:2", 3)
+    ]
     after = REGISTRY.get_sample_value("orderflow_inbox_partitions_revoked_total", labels)
     assert after == before + 2
-    held = REGISTRY.get_sample_value("orderflow_inbox_assigned_partitions", labels)
-    assert held == 0  # what the consumer holds (the stub: nothing)
