@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, LRUCache, Repository
 from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
@@ -29,6 +29,7 @@ from eventsourcing.utils import Environment, get_topic, retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
+from orderflow_runtime.aggregate_cache import NewestVersionCache
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.transcoder import FastJSONTranscoder, FastMapper
 
@@ -300,6 +301,14 @@ class EventStoreApplication(Application[Any]):
             else {}
         )
         super().__init__(env={**persistence_env(settings), **cache, **env})
+
+    def construct_repository(self) -> Repository[Any]:
+        """eventsourcing's repository, with a cache that never goes back to an older
+        version of an aggregate (see aggregate_cache)."""
+        repository = super().construct_repository()
+        if isinstance(repository.cache, LRUCache):
+            repository.cache = NewestVersionCache(repository.cache.maxsize)
+        return repository
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """Save; if it fails, forget the cached copies, so a retry reloads them.

@@ -333,6 +333,51 @@ def test_a_save_that_fails_after_commit_leaves_no_stale_copy_cached(
     assert store.repository.get(tally.id).count == 2
 
 
+def test_a_load_that_read_an_older_version_does_not_replace_a_newer_save_in_the_cache(
+    store: ProbeSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a saved tally that is not cached, and a loader thread held up right after it
+    # has read the tally's events from the store (before it puts its copy in the cache)
+    tally = Tally(1)
+    store.save(tally)
+    store.forget([tally.id])
+    read, go_on = threading.Event(), threading.Event()
+    get_events = store.repository.event_store.get
+
+    def held_up_in_the_loader(*args: Any, **kwargs: Any) -> Any:
+        events = list(get_events(*args, **kwargs))
+        if threading.current_thread().name == "loader":
+            read.set()
+            assert go_on.wait(10)
+        return events
+
+    monkeypatch.setattr(store.repository.event_store, "get", held_up_in_the_loader)
+    loaded: list[Tally] = []
+    loader = threading.Thread(
+        target=lambda: loaded.append(store.repository.get(tally.id)), name="loader"
+    )
+    loader.start()
+    assert read.wait(10)
+
+    # When this thread counts and saves (version 2) while the loader holds version 1
+    ours = store.repository.get(tally.id)
+    ours.count_one("e1", "o1", 1)
+    store.save(ours)
+    go_on.set()
+    loader.join(10)
+    assert [copy.version for copy in loaded] == [1]
+    monkeypatch.undo()
+
+    # Then the cache still holds the newer version: a load sees the count, and saves on
+    cache = store.repository.cache
+    assert cache is not None
+    assert cache.get(tally.id).version == 2
+    fresh = store.repository.get(tally.id)
+    assert (fresh.version, fresh.count) == (2, 1)
+    fresh.count_one("e2", "o2", 2)
+    store.save(fresh)
+
+
 def test_two_copies_saved_one_after_the_other_conflict(sink: ProbeSink) -> None:
     # Given two copies of one tally loaded in one process
     tally = Tally(1)

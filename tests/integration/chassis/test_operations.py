@@ -16,13 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from orderflow_devinfra import LocalPostgres
+from orderflow_devinfra import LocalPostgres, cardscan
 from orderflow_devinfra.kafka_reading import read_topic, wait_caught_up
 from orderflow_devinfra.processes import ServiceProcess
 from orderflow_events import (
     ORDERS_EVENTS,
     OrderPlaced,
-    contains_card_number,
     dlq_topic,
     headers_dict,
     to_record,
@@ -275,9 +274,15 @@ async def test_logs_are_json_and_a_dead_letter_names_its_order_without_card_data
     # And no card number is in the log or in any dead letter's error
     reasons = sorted(headers_dict(r.headers)["dlq_reason"] for r in letters)
     assert reasons == ["handler_failed", "malformed_json", "validation_failed"]
-    assert not contains_card_number(sink.log_path.read_text())
+    # (cardscan sets identifiers aside first: a random order or event id (a UUID) can
+    # hold a 13-19 digit run across its dashes that passes Luhn, a false alarm seen in CI)
+    log_text = sink.log_path.read_text()
+    assert CARD_NUMBER not in log_text
+    assert cardscan.card_numbers(log_text) == []
     for letter in letters:
-        assert not contains_card_number(headers_dict(letter.headers)["dlq_error"])
+        error = headers_dict(letter.headers)["dlq_error"]
+        assert CARD_NUMBER not in error
+        assert cardscan.card_numbers(error) == []
 
     # And every line of the log is JSON
     assert_all_json(sink)
