@@ -46,3 +46,14 @@ def test_bad_settings_stop_the_service_at_start(
 
     with pytest.raises(ValidationError):
         CartSettings()
+
+
+def test_the_inbox_gathers_events_off_the_path_to_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cart follows the saga (order status, compensation) but no step to Shipped waits for it
+    settings = CartSettings()
+    assert (settings.inbox_fetch_max_wait_ms, settings.inbox_fetch_min_bytes) == (500, 1 << 20)
+
+    monkeypatch.setenv("CART_INBOX_FETCH_MAX_WAIT_MS", "100")
+    monkeypatch.setenv("CART_INBOX_FETCH_MIN_BYTES", "1")
+    settings = CartSettings()
+    assert (settings.inbox_fetch_max_wait_ms, settings.inbox_fetch_min_bytes) == (100, 1)

@@ -74,6 +74,8 @@ def test_settings_come_from_the_environment_and_hide_the_password(
     assert isinstance(settings.smtp_password, SecretStr)
     assert "hunter2-smtp" not in repr(settings)
     assert settings.message_id_domain == "orderflow.dev"
+    # Off the path to Shipped: the inbox gathers events (the consumer is built from these)
+    assert (settings.inbox_fetch_max_wait_ms, settings.inbox_fetch_min_bytes) == (500, 1 << 20)
 
 
 def test_sms_is_a_channel_only_with_a_webhook(tmp_path: Path) -> None:

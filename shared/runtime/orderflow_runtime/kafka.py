@@ -41,6 +41,7 @@ def make_consumer(settings: ServiceSettings) -> AIOKafkaConsumer:
         auto_offset_reset="earliest",
         max_poll_records=settings.inbox_max_records,
         fetch_max_wait_ms=settings.inbox_fetch_max_wait_ms,
+        fetch_min_bytes=settings.inbox_fetch_min_bytes,
         fetch_max_bytes=16 * 1024 * 1024,
         max_partition_fetch_bytes=MAX_REQUEST_BYTES,
         session_timeout_ms=10_000,

@@ -30,3 +30,21 @@ def test_a_fetch_wait_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(ValidationError, match="inbox_fetch_max_wait_ms"):
         ProbeSettings(service_name="probe")
+
+
+async def test_the_consumer_gathers_the_bytes_the_setting_asks_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PROBE_INBOX_FETCH_MIN_BYTES", "65536")
+
+    consumer = make_consumer(ProbeSettings(service_name="probe"))
+    await consumer.stop()
+
+    assert consumer._fetch_min_bytes == 65536
+
+
+async def test_by_default_a_fetch_is_answered_at_the_first_record() -> None:
+    consumer = make_consumer(ProbeSettings(service_name="probe"))
+    await consumer.stop()
+
+    assert consumer._fetch_min_bytes == 1
