@@ -12,11 +12,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from orderflow_events import ACTIVE_CURRENCIES, ShippingMethod
-from orderflow_runtime.settings import (
-    OFF_PATH_FETCH_MAX_WAIT_MS,
-    OFF_PATH_FETCH_MIN_BYTES,
-    ServiceSettings,
-)
+from orderflow_runtime.settings import OffPathSettings
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -49,17 +45,11 @@ def _default_tax_rates() -> dict[str, Decimal]:
     }
 
 
-class CartSettings(ServiceSettings):
+class CartSettings(OffPathSettings):
     model_config = SettingsConfigDict(env_prefix="CART_", extra="ignore")
 
     service_name: str = Field(default="cart", description="Name of the service.")
     http_port: int = Field(default=8002, description="HTTP port (0: no HTTP server).")
-    inbox_fetch_max_wait_ms: int = Field(
-        default=OFF_PATH_FETCH_MAX_WAIT_MS, ge=1, description="Off the path to Shipped: gathers."
-    )
-    inbox_fetch_min_bytes: int = Field(
-        default=OFF_PATH_FETCH_MIN_BYTES, ge=1, description="Off the path to Shipped: gathers."
-    )
     currency: str = Field(
         default="EUR", description="The shop's ISO 4217 currency: every price and order is in it."
     )

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from orderflow_runtime.settings import (
-    OFF_PATH_FETCH_MAX_WAIT_MS,
-    OFF_PATH_FETCH_MIN_BYTES,
-    ServiceSettings,
-)
+from orderflow_runtime.settings import OffPathSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 
-class NotificationSettings(ServiceSettings):
+class NotificationSettings(OffPathSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", extra="ignore")
 
     service_name: str = Field(default="notification", description="Service name; consumer group.")
     http_port: int = Field(default=8006, description="HTTP port (0: no HTTP server).")
-    inbox_fetch_max_wait_ms: int = Field(
-        default=OFF_PATH_FETCH_MAX_WAIT_MS, ge=1, description="Off the path to Shipped: gathers."
-    )
-    inbox_fetch_min_bytes: int = Field(
-        default=OFF_PATH_FETCH_MIN_BYTES, ge=1, description="Off the path to Shipped: gathers."
-    )
 
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server for email notices.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP server port.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,14 +17,6 @@ def secrets_dir() -> str | None:
     if configured:
         return configured
     return "/run/secrets" if Path("/run/secrets").is_dir() else None
-
-
-OFF_PATH_FETCH_MAX_WAIT_MS: Final = 500
-OFF_PATH_FETCH_MIN_BYTES: Final = 1 << 20
-"""The inbox fetch of a service off the saga's path to Shipped (cart's order status,
-notification's emails): the broker answers every 500 ms, or sooner once 1 MiB is waiting.
-Batches are larger and cheaper, which leaves the CPU to payment, inventory and fulfillment;
-an order's status and its emails follow up to half a second later (README, Performance)."""
 
 
 class ServiceSettings(BaseSettings):
@@ -88,7 +80,7 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Bytes the broker gathers for the inbox's fetch before it answers (or "
         "the fetch wait passes). 1: answer as soon as there is a record. A service off the "
-        "saga's path to Shipped gathers (see OFF_PATH_FETCH_MIN_BYTES).",
+        "saga's path to Shipped gathers (see OffPathSettings).",
     )
     inbox_commit_interval_s: float = Field(
         default=1.0,
@@ -127,3 +119,20 @@ class ServiceSettings(BaseSettings):
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / f"{self.service_name}.sqlite"
+
+
+class OffPathSettings(ServiceSettings):
+    """The settings of a service that no step on the saga's path to Shipped waits for
+    (cart's order status and compensations, notification's emails).
+
+    Its inbox asks the broker to gather: 1 MiB or 500 ms, whichever comes first. Its
+    batches are larger and cheaper, which leaves the CPU to payment, inventory and
+    fulfillment; what it does follows up to half a second later (README, Performance).
+    """
+
+    inbox_fetch_max_wait_ms: int = Field(
+        default=500, ge=1, description="Longest time the broker gathers the inbox's fetch."
+    )
+    inbox_fetch_min_bytes: int = Field(
+        default=1 << 20, ge=1, description="Bytes the broker gathers for the inbox's fetch."
+    )
