@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
@@ -84,6 +85,7 @@ def consumer_record(
     offset: int | None = None,
     value: bytes | None = None,
     storeid: str | None = None,
+    timestamp: int = 0,
 ) -> Record:
     """The record a consumer would hand over for `event`, published at `sequence`."""
     kafka = to_record(
@@ -98,7 +100,7 @@ def consumer_record(
         topic=TOPIC,
         partition=partition,
         offset=(sequence or 0) if offset is None else offset,
-        timestamp=0,
+        timestamp=timestamp,
         timestamp_type=0,
         key=kafka.key,
         value=value,
@@ -607,6 +609,35 @@ async def test_offsets_are_committed_after_each_batch_when_the_interval_is_zero(
     await run_until_drained(inbox, consumer)
 
     assert consumer.commits == [{TopicPartition(TOPIC, 0): 2}, {TopicPartition(TOPIC, 0): 3}]
+
+
+async def test_a_batch_is_applied_in_the_order_its_records_were_produced(
+    sink: ProbeSink, settings: ProbeSettings
+) -> None:
+    # Given a batch of two partitions whose records were produced interleaved, one of
+    # them (partition 1) with a timestamp out of step (a clock that went back)
+    def at(partition: int, sequence: int, timestamp: int) -> Record:
+        event = sample_order(uuid.uuid4())
+        return consumer_record(event, sequence, partition=partition, timestamp=timestamp)
+
+    zero = [at(0, 1, 1000), at(0, 2, 3000), at(0, 3, 5000)]
+    one = [at(1, 1, 2000), at(1, 2, 4000), at(1, 3, 3500)]
+    consumer = ScriptedConsumer([zero + one])  # handed out partition by partition
+    applied: list[str] = []
+
+    def recording(envelope: Any, uow: UnitOfWork) -> None:
+        applied.append(envelope.id)
+
+    inbox = Inbox(
+        sink, {OrderPlaced.ce_type: recording}, consumer, RecordingDeadLetters(), settings
+    )  # type: ignore[arg-type]
+
+    # When the inbox runs
+    await run_until_drained(inbox, consumer)
+
+    # Then it applied them by time, each partition in its own order
+    names = {event_id(r): f"{r.partition}:{r.offset}" for r in zero + one}
+    assert [names[i] for i in applied] == ["0:1", "1:1", "0:2", "1:2", "1:3", "0:3"]
 
 
 class HoldingConsumer(ScriptedConsumer):
