@@ -12,7 +12,6 @@ inbox: no relay, no HTTP, no background task; dead letters are collected, not pu
 from __future__ import annotations
 
 import asyncio
-import heapq
 import json
 import shutil
 import tempfile
@@ -31,7 +30,7 @@ from eventsourcing.persistence import StoredEvent
 from orderflow_events import InvalidRecord, from_record
 from orderflow_runtime.context import context_of
 from orderflow_runtime.dlq import DeadLetter, DeadLetterPublisher
-from orderflow_runtime.inbox import Inbox
+from orderflow_runtime.inbox import Inbox, in_produced_order
 from orderflow_runtime.service import ServiceSpec
 from orderflow_runtime.settings import ServiceSettings
 from orderflow_runtime.store import EventStoreApplication
@@ -331,8 +330,8 @@ async def read_range(
     result: ReplayResult,
     console: Console | None,
 ) -> list[Record]:
-    """The range's records of every partition, merged by broker timestamp (each partition
-    stays in offset order), as the live consumer would roughly have received them."""
+    """The range's records of every partition, merged by record timestamp (each partition
+    stays in offset order), as the live inbox applies a batch of them."""
     async with reader(bootstrap) as consumer:
         metadata = await consumer._client.fetch_all_metadata()
         partitions = [
@@ -375,7 +374,7 @@ async def read_range(
         finally:
             if bar is not None:
                 bar.stop()
-    return list(heapq.merge(*per_partition.values(), key=lambda r: r.timestamp))
+    return in_produced_order(per_partition.values())  # the order the live inbox applies
 
 
 async def offset_ranges(

@@ -402,10 +402,11 @@ def in_produced_order(
     """The records of a batch's partitions (of several topics) merged by the time they
     were produced (the record's timestamp), each partition's kept in its own order.
 
-    So a batch is applied in the order its events happened, as `orderflow replay` applies
-    them, rather than partition by partition: with a gathering fetch (OffPathSettings) a
-    batch spans half a second, and the cart would otherwise apply an order's StockReserved
-    before the PaymentAuthorized that caused it, and miss a stage of its status history.
+    So a batch is applied in the order its events happened (`orderflow replay` orders
+    what it reads with this too), rather than partition by partition: with a gathering
+    fetch (OffPathSettings) a batch spans half a second, and the cart would otherwise
+    apply an order's StockReserved before the PaymentAuthorized that caused it, and miss
+    a stage of its status history.
     """
     return list(heapq.merge(*parts, key=_produced_at))
 

@@ -58,7 +58,7 @@ def test_the_eviction_floors_are_bounded_by_the_cache_size() -> None:
         cache.get("c")
 
 
-def test_the_least_recently_used_aggregate_still_leaves_a_full_cache() -> None:
+def test_a_full_cache_still_drops_the_least_recently_used_aggregate() -> None:
     cache = NewestVersionCache(2)
     cache.put("a", Copy(1))
     cache.put("b", Copy(1))
