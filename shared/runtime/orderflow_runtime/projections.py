@@ -14,11 +14,14 @@ Tables live beside the store: in the same PostgreSQL database, or in a
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
+import orjson
 from eventsourcing.persistence import Notification, ProcessRecorder
 from eventsourcing.utils import get_topic
 from sqlalchemy import (
@@ -82,6 +85,14 @@ class ReadModel(ABC):
         for domain_event in domain_events:
             self.project(domain_event, conn)
 
+    @contextlib.contextmanager
+    def filling_empty_tables(self) -> Iterator[None]:
+        """Within it, the model's tables were empty at the start and this process alone
+        writes the rows of the events it projects (a worker of a parallel rebuild, on its
+        share of the aggregates): a model may remember what it wrote instead of reading
+        it back. By default, nothing changes."""
+        yield
+
 
 def events_of(aggregate_class: type[Any]) -> tuple[type, ...]:
     """Every event class `aggregate_class` defines itself (its `@event` methods, `Created`;
@@ -109,7 +120,26 @@ def read_model_engine(settings: ServiceSettings) -> Engine:
     )
     # No ping per checkout (a round trip each): after a database restart the first
     # statement on a dead connection fails, SQLAlchemy drops the pool, the caller retries.
-    return create_engine(url, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_size=5, max_overflow=5, json_serializer=dump_json_column)
+
+
+_JSON_COLUMN_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def dump_json_column(value: Any) -> bytes | str:
+    """A JSON column's text on PostgreSQL: orjson's, where the stdlib's `json.dumps` (the
+    default) took a third of the time of copying a rebuild's rows. Whatever orjson does
+    not write as `json.dumps` would (a datetime, a dataclass, a subclass of str or int, an
+    int beyond 64 bits) goes to `json.dumps`, so the same values are accepted."""
+    try:
+        return orjson.dumps(value, option=_JSON_COLUMN_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value)
 
 
 def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
@@ -252,16 +282,19 @@ class Projections:
         window = (batch_size or self._batch_size) * shares
         start, total = 0, 0
         unprojected = {model.name: 0 for model in self.models}
-        while start < stop:
-            end = min(stop, start + window)
-            notifications = recorder.select_share(start, end, self._topics, share, shares)
-            if notifications:
-                with self.engine.begin() as conn:
-                    self._project(notifications, unprojected, conn)
-            start = end
-            total += len(notifications)
-            if on_batch is not None:
-                on_batch(len(notifications), start)
+        with contextlib.ExitStack() as filling:
+            for model in self.models:
+                filling.enter_context(model.filling_empty_tables())
+            while start < stop:
+                end = min(stop, start + window)
+                notifications = recorder.select_share(start, end, self._topics, share, shares)
+                if notifications:
+                    with self.engine.begin() as conn:
+                        self._project(notifications, unprojected, conn)
+                start = end
+                total += len(notifications)
+                if on_batch is not None:
+                    on_batch(len(notifications), start)
         return total
 
     def set_positions(self, position: int) -> None:

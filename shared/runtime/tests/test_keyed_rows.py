@@ -347,3 +347,62 @@ def test_a_rebuild_in_worker_processes_builds_what_one_process_builds(
     assert table_rows(engine) == one_process
     assert projections.positions() == {"test.tallies": head}
     assert projections.catch_up() == 0
+
+
+def test_filling_empty_tables_loads_only_the_keys_written_before(
+    backend: Backend, tmp_path: Path, statements: Callable[[Engine], list[str]]
+) -> None:
+    settings = backend(tmp_path)
+    app = EventStoreApplication(settings)
+    first, second = Tally("first"), Tally("second")
+    first.add(1)
+    app.save(first)
+    second.add(2)
+    first.add(3)
+    app.save(second, first)
+    events = stored_events(app)
+    engine = read_model_engine(settings)
+    metadata.create_all(engine)
+    model = TallyRows()
+    sent = statements(engine)
+
+    def loads() -> list[str]:
+        return [s for s in sent if s.startswith("SELECT") and "FROM test_tallies" in s]
+
+    with model.filling_empty_tables():
+        with engine.begin() as conn:
+            model.project_batch(events[:2], conn)  # `first` created: no key to load
+        assert loads() == []
+        with engine.begin() as conn:
+            model.project_batch(events[2:], conn)  # `second` is new, `first` is loaded
+        assert len(loads()) == 1
+    assert model._written is None
+    assert [row[:4] for row in table_rows(engine)] == rows_of([first, second])
+    assert {row[0]: row[4] for row in table_rows(engine)} == {
+        str(first.id): 3,
+        str(second.id): 2,
+    }
+
+
+def test_filling_past_the_keys_it_remembers_loads_every_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: Callable[[Engine], list[str]]
+) -> None:
+    settings = ServiceSettings(service_name="tallies", data_dir=tmp_path)
+    app, items = stored_tallies(settings)
+    events = stored_events(app)
+    engine = read_model_engine(settings)
+    metadata.create_all(engine)
+    model = TallyRows()
+    monkeypatch.setattr("orderflow_runtime.keyed_rows.REMEMBERED_KEYS", 10)
+    sent = statements(engine)
+    with model.filling_empty_tables():
+        with engine.begin() as conn:
+            model.project_batch(events[:5], conn)  # five tallies created: remembered
+        assert model._written is not None
+        for start in range(5, len(events), 40):
+            with engine.begin() as conn:
+                model.project_batch(events[start : start + 40], conn)
+        assert model._written is None
+    loads = [s for s in sent if s.startswith("SELECT") and "FROM test_tallies" in s]
+    assert len(loads) >= (len(events) - 5) // 40  # a load per batch once forgotten
+    assert [row[:4] for row in table_rows(engine)] == rows_of(items)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from eventsourcing.postgres import PostgresProcessRecorder
 from eventsourcing.utils import get_topic
 from orderflow_runtime.probe import ProbeSettings, ProbeSink, Tally
-from orderflow_runtime.store import STORE_ID_TRACKING_NAME, persistence_env
+from orderflow_runtime.store import STORE_ID_TRACKING_NAME, notifications_of, persistence_env
 
 SettingsFactory = Callable[..., ProbeSettings]
 
@@ -525,3 +527,17 @@ def test_old_and_new_replicas_saving_at_once_leave_no_id_behind_a_reader(
     finally:
         old.close()
         new.close()
+
+
+def test_notifications_of_rows_are_the_dataclass_s_own() -> None:
+    rows = [(7, uuid4(), 3, "a.module:Thing.Happened", b'{"n":1}'), (9, "an-id", 1, "t", b"")]
+    made = notifications_of(iter(rows))
+    expected = [
+        Notification(id=i, originator_id=o, originator_version=v, topic=t, state=s)
+        for i, o, v, t, s in rows
+    ]
+    assert made == expected
+    assert [repr(n) for n in made] == [repr(n) for n in expected]
+    assert [type(n) for n in made] == [Notification, Notification]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0].id = 8  # type: ignore[misc]
