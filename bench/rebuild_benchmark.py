@@ -35,6 +35,10 @@ read model.
 
     .venv/bin/python bench/rebuild_benchmark.py [--events 100000] [--backends sqlite,postgres]
         [--stores catalog,payment,notification,cart,inventory,fulfillment] [--baseline] [--runs 3]
+
+With `REBUILD_BENCH_DATABASE_URL` set (an empty PostgreSQL database), the one store asked
+for is filled and rebuilt there instead of on a server of its own: `make bench` measures
+the rebuild that way, in a process of its own as `orderflow rebuild` runs.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import tempfile
 import time
@@ -107,6 +112,8 @@ from orderflow_runtime.service import ServiceSpec, tune_garbage_collector
 from pydantic import SecretStr
 from sqlalchemy import Connection, select
 
+DATABASE_URL_ENV = "REBUILD_BENCH_DATABASE_URL"
+"""An empty PostgreSQL database to use instead of a server of our own (one store)."""
 SAVE_BATCH = 500
 
 
@@ -770,18 +777,26 @@ def main() -> None:
     unknown = sorted(set(stores) - set(STORES))
     if unknown:
         parser.error(f"unknown stores {unknown}: choose among {','.join(STORES)}")
+    given_url = os.environ.get(DATABASE_URL_ENV)
+    if given_url and len(stores) * backends.count("postgres") != 1:
+        parser.error(f"with {DATABASE_URL_ENV}: one store, on postgres")
     # The services' own logs (a dispatch, a stuck parcel...) would drown the figures.
     configure_logging("rebuild-benchmark", level="ERROR")
     tune_garbage_collector()
     results = []
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        infra = stack.enter_context(Infrastructure(kafka=False)) if "postgres" in backends else None
+        infra = None
+        if "postgres" in backends and not given_url:
+            infra = stack.enter_context(Infrastructure(kafka=False))
         for store in stores:
             for backend in backends:
                 url = None
                 if backend == "postgres":
-                    assert infra is not None
-                    url = infra.create_database(f"rebuild_{uuid.uuid4().hex[:8]}")
+                    if given_url:
+                        url = given_url
+                    else:
+                        assert infra is not None
+                        url = infra.create_database(f"rebuild_{uuid.uuid4().hex[:8]}")
                 result = run(store, backend, args.events, url, Path(tmp), args.baseline, args.runs)
                 results.append(result)
                 print(json.dumps(result), flush=True)
