@@ -3,12 +3,13 @@
 Six stores, each filled through the service's own aggregates and application (built as
 the service builds itself, side effects off), on SQLite and on PostgreSQL:
 
-- `catalog` (the worst case: the read model needs every event): N/4 products, each
-  listed, repriced, edited and repriced again;
+- `catalog` (the read model needs every event; the store `make bench` rebuilds): N/4
+  products, each listed, repriced, edited and repriced again;
 - `payment` (the usual case: the read model needs a few kinds of event): N/4 orders'
   payments, each opened, priced, authorised and captured; the payments index needs
   only the openings, and the chassis reads no other event;
-- `notification`: N/3 notices, each requested, claimed and sent;
+- `notification`: N/3 notices, each requested, claimed and sent (every event needed, and
+  the slowest store to rebuild);
 - `cart`: orders as the saga drives them (placed, each fact the other services report
   and the status changes it makes, up to delivered; 1 in 20 declined, 1 in 10 cancelled
   on the customer's request, 1 in 50 with a parcel no carrier takes; 1 in 10 delivered

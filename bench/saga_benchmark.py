@@ -28,7 +28,7 @@ Measured, per phase, from the six topics read at the end (ce_time of each event)
 Also the raw aiokafka produce+consume ceiling on the same broker (before the shop
 starts), the rate of rebuilding the cart's read model from its store afterwards, and
 `rebuild_events_per_s`: bench/rebuild_benchmark.py's catalog store on PostgreSQL
-(100,000 events; its read model needs every event: the worst case), the median of three
+(100,000 events; its read model needs every event), the median of three
 rebuilds, in a process of its own, once the machine is quiet again after the shop (up to
 60 s).
 
@@ -343,8 +343,8 @@ def rebuild_cart(config: ServiceConfig) -> dict[str, Any]:
 
 
 def rebuild_benchmark(infra: Infrastructure, events: int) -> dict[str, Any] | None:
-    """bench/rebuild_benchmark.py on a PostgreSQL catalog store (the worst case: its read
-    model needs every event), in a process of its own as `orderflow rebuild` runs. Forked
+    """bench/rebuild_benchmark.py on a PostgreSQL catalog store (its read model needs
+    every event), in a process of its own as `orderflow rebuild` runs. Forked
     from a large process, the workers share its heap: with 3 million objects in the parent
     the median rebuild was 3-6% slower (two runs each way). None when it fails (the cart's
     store is used)."""
