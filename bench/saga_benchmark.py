@@ -58,7 +58,6 @@ from orderflow_devinfra import Infrastructure
 from orderflow_devinfra.mail import CountingMailSink
 from orderflow_devinfra.shop import SERVICES, ServiceConfig, Shop, wait_ready
 from pipe_benchmark import raw_kafka
-from rebuild_benchmark import DATABASE_URL_ENV
 from saga_driver import Customers, Load, max_load, offered_load
 from saga_measure import (
     cpu_share,
@@ -348,6 +347,10 @@ def rebuild_benchmark(infra: Infrastructure, events: int) -> dict[str, Any] | No
     from a large process, the workers share its heap: with 3 million objects in the parent
     the median rebuild was 3-6% slower (two runs each way). None when it fails (the cart's
     store is used)."""
+    # Here, not at the top: importing it imports the six services (0.75 s; the driver
+    # needs only the name of the variable).
+    from rebuild_benchmark import DATABASE_URL_ENV
+
     url = infra.create_database(f"rebuild_{uuid.uuid4().hex[:8]}")
     # One rebuild right after the max run measured 45,137-70,642 events/s, and 74,954-76,325
     # on its own minutes later: make sure nothing else (other jobs) shares the cores.

@@ -98,7 +98,8 @@ class KeyedRowsModel(ReadModel):
         new = [rows[key] for key in changed if key not in stored]
         updated = [key for key in changed if key in stored]
         if written is not None:
-            written.update(changed)
+            written.update(changed)  # before the writes: were they to fail, a key too many
+            # would only be loaded for nothing (a key missing would lose its row's update)
             if len(written) > REMEMBERED_KEYS:
                 self._written = None
         if conn.dialect.name == "postgresql" and len(new) + len(updated) >= COPY_FROM_ROWS:

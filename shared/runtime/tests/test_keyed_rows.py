@@ -395,14 +395,24 @@ def test_filling_past_the_keys_it_remembers_loads_every_key(
     model = TallyRows()
     monkeypatch.setattr("orderflow_runtime.keyed_rows.REMEMBERED_KEYS", 10)
     sent = statements(engine)
+
+    def loads() -> int:
+        return len([s for s in sent if s.startswith("SELECT") and "FROM test_tallies" in s])
+
+    assert all(isinstance(e, Created) for e in events[:85])  # the first save's tallies
     with model.filling_empty_tables():
         with engine.begin() as conn:
             model.project_batch(events[:5], conn)  # five tallies created: remembered
         assert model._written is not None
-        for start in range(5, len(events), 40):
+        with engine.begin() as conn:
+            model.project_batch(events[5:45], conn)  # 45 keys: past the 10 it remembers
+        assert (model._written, loads()) == (None, 0)  # forgotten; nothing loaded yet
+        with engine.begin() as conn:
+            model.project_batch(events[45:85], conn)  # new keys only, and yet loaded
+        assert loads() == 1
+        for start in range(85, len(events), 40):
             with engine.begin() as conn:
                 model.project_batch(events[start : start + 40], conn)
         assert model._written is None
-    loads = [s for s in sent if s.startswith("SELECT") and "FROM test_tallies" in s]
-    assert len(loads) >= (len(events) - 5) // 40  # a load per batch once forgotten
+    assert loads() >= (len(events) - 5) // 40  # a load per batch once forgotten
     assert [row[:4] for row in table_rows(engine)] == rows_of(items)
